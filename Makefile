@@ -1,0 +1,64 @@
+# pyheapscope - see README.md. `make` builds ./pyheapscope; `make test` runs
+# every test; `make sanitize` builds with ASan+UBSan and runs the tests with it.
+CC      ?= cc
+PKGS    := libdw libelf
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ldw -lelf)
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter -Wno-format-truncation
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 $(WARN) -Iinclude $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS  := $(PKG_LIBS)
+BUILD   ?= build
+PYTEST  ?= python3 -m pytest
+
+# Library sources, in layer order: target -> symbols -> cpython -> ui.
+LIB_SRC := src/error.c \
+           $(wildcard src/target/*.c) \
+           $(wildcard src/symbols/*.c) \
+           $(wildcard src/cpython/*.c) \
+           $(filter-out src/ui/main.c,$(wildcard src/ui/*.c))
+TABLES  := $(sort $(wildcard symbols/*.txt))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tables.o
+UNIT_SRC := $(wildcard tests/unit/*.c)
+
+.PHONY: all test unit-test integration-test sanitize clean install bench
+all: pyheapscope
+
+pyheapscope: $(BUILD)/pyheapscope
+	cp $< $@
+
+$(BUILD)/pyheapscope: $(LIB_OBJ) $(BUILD)/src/ui/main.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c $(wildcard include/pyheapscope/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tables.c: $(TABLES) symbols/embed.awk
+	@mkdir -p $(BUILD)
+	awk -f symbols/embed.awk $(TABLES) > $@
+
+$(BUILD)/tables.o: $(BUILD)/tables.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/unit-tests: $(UNIT_SRC) $(LIB_OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+unit-test: $(BUILD)/unit-tests
+	$(BUILD)/unit-tests
+
+integration-test: $(BUILD)/pyheapscope
+	PYHEAPSCOPE=$(abspath $(BUILD)/pyheapscope) $(PYTEST) -q -rs tests/integration
+
+test: unit-test integration-test
+
+# ASan+UBSan build in its own directory; the same tests run against it.
+sanitize:
+	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
+
+install: pyheapscope
+	install -D -m 755 pyheapscope $(DESTDIR)/usr/local/bin/pyheapscope
+	install -D -m 644 contrib/pyheapscope.1 $(DESTDIR)/usr/local/share/man/man1/pyheapscope.1
+
+clean:
+	rm -rf build build-asan pyheapscope

@@ -1,0 +1,37 @@
+/* elffile.h - the ELF objects a target has mapped: symbols, build-id, load
+ * bias. libelf only; files are opened through /proc/PID/root so a target in
+ * another mount namespace works. Never reads target memory. */
+#ifndef PYHEAPSCOPE_ELFFILE_H
+#define PYHEAPSCOPE_ELFFILE_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pyheapscope/error.h"
+#include "pyheapscope/target.h"
+
+struct elf_file {
+    char path[PATH_MAX];       /* as the target sees it (from its maps) */
+    char open_path[PATH_MAX];  /* what we opened: /proc/PID/root + path */
+    int fd;
+    void *elf;                 /* Elf*, kept opaque so callers need no libelf */
+    uint64_t bias;             /* run-time address = symbol value + bias */
+    int has_symtab;            /* a .symtab section: not stripped */
+    int has_debug_info;        /* a .debug_info section in the file itself */
+    char build_id[81];         /* hex, "" if none */
+};
+
+/* Open the ELF file the target has mapped at path and compute its load bias
+ * from maps. PHS_IO if it cannot be opened or is not ELF. */
+enum phs_status elf_file_open(pid_t pid, const struct maps *maps, const char *path,
+                              struct elf_file *out, struct phs_error *err);
+
+/* Look up a symbol (.symtab first, then .dynsym). Returns 1 and the run-time
+ * address and size if found, 0 if not. Cannot fail otherwise. */
+int elf_file_symbol(const struct elf_file *ef, const char *name, uint64_t *addr, uint64_t *size);
+
+/* Close and release; safe on a zeroed or already closed struct. */
+void elf_file_close(struct elf_file *ef);
+
+#endif

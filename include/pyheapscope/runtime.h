@@ -1,0 +1,111 @@
+/* runtime.h - a CPython process as pyheapscope sees it: where its runtime
+ * is, which version and build it is, the offsets that describe it, and its
+ * interpreters, threads and GC state.
+ *
+ * This is the CPython-object-model layer: it reads the target through the
+ * memory source only, validates every pointer it follows, bounds every loop,
+ * and never prints. */
+#ifndef PYHEAPSCOPE_RUNTIME_H
+#define PYHEAPSCOPE_RUNTIME_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pyheapscope/elffile.h"
+#include "pyheapscope/error.h"
+#include "pyheapscope/memsrc.h"
+#include "pyheapscope/offsets.h"
+#include "pyheapscope/target.h"
+
+/* Oldest and newest minor versions of CPython 3 this pyheapscope reads. */
+#define PY_MIN_MINOR 7
+#define PY_MAX_MINOR 15
+
+struct py_attach_opts {
+    enum offsets_source force;   /* OFFSETS_NONE: pick the best available */
+    const char *offsets_file;    /* a table file to use instead (OFFSETS_FILE) */
+    const char *debuginfo_path;  /* colon-separated debug dirs; NULL: default */
+};
+
+struct py_process {
+    pid_t pid;
+    struct maps maps;
+    struct memsrc *mem;
+    char exe[PATH_MAX];          /* as the target sees it */
+    char libpython[PATH_MAX];    /* "" when libpython is linked into the exe */
+    struct elf_file elf;         /* the ELF file that holds _PyRuntime */
+    uint64_t runtime_addr;       /* &_PyRuntime */
+    uint64_t type_type_addr;     /* &PyType_Type, for the sanity check */
+    uint64_t version_hex;        /* PY_VERSION_HEX */
+    char version[32];            /* "3.12.1", "3.14.0rc2" */
+    const char *version_source;  /* how the version was found */
+    struct py_offsets off;
+    char debug_file[PATH_MAX];   /* where DWARF was found; "" if not used */
+    char offsets_notes[1024];    /* fallbacks taken and cross-check results */
+};
+
+/* Find the interpreter in process pid and choose its offsets: reads
+ * /proc/PID/maps, the ELF files it maps, and (for the version and
+ * _Py_DebugOffsets) a few words of target memory. Does not pause the target.
+ * Errors: PHS_NO_PROCESS, PHS_PERMISSION, PHS_NOT_PYTHON, PHS_UNSUPPORTED
+ * (says which versions are), PHS_OFFSETS. On error p holds nothing to free;
+ * on success release it with py_process_done. */
+enum phs_status py_attach(pid_t pid, const struct py_attach_opts *opts, struct py_process *p,
+                          struct phs_error *err);
+
+void py_process_done(struct py_process *p);
+
+/* "3.12.1" from a PY_VERSION_HEX value into out. Cannot fail. */
+void py_version_format(uint64_t hex, char *out, size_t cap);
+
+/* Parse a version string as CPython prints it at the start of sys.version
+ * ("3.10.13 (main, ...)") at s; returns PY_VERSION_HEX or 0 if s is not one.
+ * Exposed for the unit tests. */
+uint64_t py_version_parse(const char *s, size_t len);
+
+struct py_thread {
+    uint64_t addr;               /* PyThreadState* */
+    uint64_t thread_id;          /* threading.get_ident() */
+    int64_t native_thread_id;    /* threading.get_native_id(), -1 where absent */
+};
+
+struct py_generation {
+    uint64_t objects;            /* length of the list */
+    int64_t count;               /* gc.get_count()[g] */
+    int64_t threshold;           /* gc.get_threshold()[g] */
+};
+
+struct py_gc {
+    int present;                 /* 0 for sub-interpreters sharing the runtime's GC (3.7/3.8) */
+    uint64_t addr;               /* the _gc_runtime_state */
+    struct py_generation gen[3];
+    uint64_t permanent_objects;
+    int collecting;
+};
+
+struct py_interp {
+    uint64_t addr;
+    int64_t id;
+    struct py_thread *threads;
+    size_t nthreads;
+    struct py_gc gc;
+};
+
+struct py_state {
+    struct py_interp *interps;
+    size_t ninterps;
+};
+
+/* Read the interpreters, their threads and their GC state, checking as it
+ * goes that the offsets fit what it reads (thread states point back to
+ * their interpreter, GC lists are consistently linked and return to their
+ * head, PyType_Type is named "type"). The target should be paused.
+ * PHS_OFFSETS when the memory does not fit the offsets; PHS_NO_PROCESS if
+ * the target is gone. On success free s with py_state_done. */
+enum phs_status py_read_state(struct py_process *p, struct py_state *s, struct phs_error *err);
+
+void py_state_done(struct py_state *s);
+
+#endif

@@ -1,0 +1,157 @@
+/* choose.c - picks the offsets source for a target, best first: DWARF,
+ * _Py_DebugOffsets (completed by the bundled table), the bundled table.
+ * Records why each better source was passed over, and cross-checks DWARF
+ * against _Py_DebugOffsets where both exist. */
+#include "pyheapscope/offsets.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void note(char *notes, size_t cap, const char *fmt, ...)
+{
+    size_t used = strlen(notes);
+    if (used + 3 >= cap)
+        return;
+    if (used) {
+        memcpy(notes + used, "; ", 3);
+        used += 2;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(notes + used, cap - used, fmt, ap);
+    va_end(ap);
+}
+
+static unsigned hex_major(uint64_t h) { return (unsigned)(h >> 24) & 0xff; }
+static unsigned hex_minor(uint64_t h) { return (unsigned)(h >> 16) & 0xff; }
+
+static enum phs_status from_file(const struct offsets_request *rq, struct py_offsets *o,
+                                 struct phs_error *err)
+{
+    FILE *f = fopen(rq->offsets_file, "re");
+    if (!f)
+        return phs_error_set(err, PHS_IO, errno, "cannot open offsets file %s: %s", rq->offsets_file,
+                             strerror(errno));
+    char *text = calloc(1, 1 << 20);
+    size_t n = text ? fread(text, 1, (1 << 20) - 1, f) : 0;
+    fclose(f);
+    if (!text)
+        return phs_error_set(err, PHS_INTERNAL, ENOMEM, "out of memory");
+    text[n] = '\0';
+    enum phs_status st = offsets_parse_table(text, o, err);
+    free(text);
+    if (st != PHS_OK)
+        return phs_error_prefix(err, "%s", rq->offsets_file);
+    if (o->major != hex_major(rq->version_hex) || o->minor != hex_minor(rq->version_hex))
+        return phs_error_set(err, PHS_OFFSETS, 0, "offsets file %s is for Python %u.%u but the target runs %u.%u",
+                             rq->offsets_file, o->major, o->minor, hex_major(rq->version_hex),
+                             hex_minor(rq->version_hex));
+    o->source = OFFSETS_FILE;
+    snprintf(o->origin, sizeof o->origin, "table file %s", rq->offsets_file);
+    return PHS_OK;
+}
+
+static enum phs_status from_dwarf(const struct offsets_request *rq, struct py_offsets *o,
+                                  char *debug_file, size_t debug_cap, struct phs_error *err)
+{
+    offsets_init(o);
+    enum phs_status st = offsets_from_dwarf(rq->elf_path, rq->debuginfo_path, o, debug_file, debug_cap, err);
+    if (st != PHS_OK)
+        return st;
+    o->major = hex_major(rq->version_hex);
+    o->minor = hex_minor(rq->version_hex);
+    snprintf(o->origin, sizeof o->origin, "DWARF in %s", debug_file);
+    return offsets_validate(o, err);
+}
+
+static enum phs_status from_debug_offsets(const struct offsets_request *rq, struct py_offsets *o,
+                                          struct phs_error *err)
+{
+    unsigned major = hex_major(rq->version_hex), minor = hex_minor(rq->version_hex);
+    enum phs_status st = offsets_bundled(major, minor, o, err);
+    if (st != PHS_OK)
+        return phs_error_prefix(err, "_Py_DebugOffsets lacks the GC list layout and");
+    st = offsets_from_debug_offsets(rq->mem, rq->runtime_addr, rq->version_hex, o, err);
+    if (st != PHS_OK)
+        return st;
+    o->source = OFFSETS_DEBUG_OFFSETS;
+    snprintf(o->origin, sizeof o->origin, "_Py_DebugOffsets in the target; fields it lacks "
+             "(GC list layout, type sizes) from table symbols/%u.%u.txt", major, minor);
+    return offsets_validate(o, err);
+}
+
+static enum phs_status from_bundled(const struct offsets_request *rq, struct py_offsets *o,
+                                    struct phs_error *err)
+{
+    enum phs_status st = offsets_bundled(hex_major(rq->version_hex), hex_minor(rq->version_hex), o, err);
+    return st != PHS_OK ? st : offsets_validate(o, err);
+}
+
+/* Where DWARF won and the target also has _Py_DebugOffsets, compare them:
+ * a difference means one of them is wrong, and info says so. */
+static void cross_check(const struct offsets_request *rq, const struct py_offsets *dwarf, char *notes,
+                        size_t cap)
+{
+    struct py_offsets dbg;
+    struct phs_error e;
+    offsets_init(&dbg);
+    if (offsets_from_debug_offsets(rq->mem, rq->runtime_addr, rq->version_hex, &dbg, &e) != PHS_OK)
+        return;
+    char diffs[512];
+    int n = offsets_compare(dwarf, &dbg, diffs, sizeof diffs);
+    if (n == 0)
+        note(notes, cap, "DWARF agrees with _Py_DebugOffsets");
+    else
+        note(notes, cap, "DWARF and _Py_DebugOffsets differ in %d fields (%s)", n, diffs);
+}
+
+enum phs_status offsets_choose(const struct offsets_request *rq, struct py_offsets *out,
+                               char *debug_file, size_t debug_cap, char *notes, size_t notes_cap,
+                               struct phs_error *err)
+{
+    if (debug_cap)
+        debug_file[0] = '\0';
+    if (notes_cap)
+        notes[0] = '\0';
+    unsigned minor = hex_minor(rq->version_hex);
+    int has_debug_offsets = hex_major(rq->version_hex) == 3 && minor >= 13;
+    struct phs_error why;
+
+    switch (rq->force) {
+    case OFFSETS_FILE:
+        return from_file(rq, out, err);
+    case OFFSETS_DWARF:
+        return from_dwarf(rq, out, debug_file, debug_cap, err);
+    case OFFSETS_DEBUG_OFFSETS:
+        if (!has_debug_offsets)
+            return phs_error_set(err, PHS_UNSUPPORTED, 0, "_Py_DebugOffsets exists from Python 3.13 on; "
+                                 "this target runs %u.%u", hex_major(rq->version_hex), minor);
+        return from_debug_offsets(rq, out, err);
+    case OFFSETS_BUNDLED:
+        return from_bundled(rq, out, err);
+    default:
+        break;
+    }
+
+    if (from_dwarf(rq, out, debug_file, debug_cap, &why) == PHS_OK) {
+        if (has_debug_offsets)
+            cross_check(rq, out, notes, notes_cap);
+        return PHS_OK;
+    }
+    if (debug_cap)
+        debug_file[0] = '\0';
+    note(notes, notes_cap, "DWARF not used: %s", why.msg);
+    if (has_debug_offsets) {
+        if (from_debug_offsets(rq, out, &why) == PHS_OK)
+            return PHS_OK;
+        if (why.code == PHS_UNSUPPORTED) {
+            *err = why;
+            return why.code;
+        }
+        note(notes, notes_cap, "_Py_DebugOffsets not used: %s", why.msg);
+    }
+    return from_bundled(rq, out, err);
+}

@@ -1,0 +1,164 @@
+/* elffile.c - symbols, build-id and load bias of a mapped ELF file (libelf).
+ * One owner per Elf handle: elf_file_close releases it. Never reads target
+ * memory; a file that is not ELF is an error value, not a crash. */
+#include "pyheapscope/elffile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static void read_build_id(Elf *elf, char *out, size_t cap)
+{
+    out[0] = '\0';
+    Elf_Scn *scn = NULL;
+    while ((scn = elf_nextscn(elf, scn)) != NULL) {
+        GElf_Shdr sh;
+        if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+            continue;
+        Elf_Data *data = elf_getdata(scn, NULL);
+        if (!data)
+            continue;
+        size_t off = 0, name_off, desc_off;
+        GElf_Nhdr nh;
+        while ((off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
+            if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 ||
+                memcmp((char *)data->d_buf + name_off, "GNU", 4) != 0)
+                continue;
+            const unsigned char *d = (const unsigned char *)data->d_buf + desc_off;
+            size_t n = 0;
+            for (size_t i = 0; i < nh.n_descsz && n + 3 <= cap; i++)
+                n += (size_t)snprintf(out + n, cap - n, "%02x", d[i]);
+            return;
+        }
+    }
+}
+
+static void scan_sections(struct elf_file *ef, Elf *elf)
+{
+    size_t shstrndx;
+    if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+        return;
+    Elf_Scn *scn = NULL;
+    while ((scn = elf_nextscn(elf, scn)) != NULL) {
+        GElf_Shdr sh;
+        if (!gelf_getshdr(scn, &sh))
+            continue;
+        if (sh.sh_type == SHT_SYMTAB)
+            ef->has_symtab = 1;
+        const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
+        if (name && sh.sh_type != SHT_NOBITS &&
+            (strcmp(name, ".debug_info") == 0 || strcmp(name, ".zdebug_info") == 0))
+            ef->has_debug_info = 1;
+    }
+}
+
+/* bias = where the first PT_LOAD landed - where it asked to be. */
+static int compute_bias(struct elf_file *ef, Elf *elf, const struct maps *maps)
+{
+    size_t phnum;
+    if (elf_getphdrnum(elf, &phnum) != 0)
+        return -1;
+    uint64_t min_vaddr = UINT64_MAX;
+    for (size_t i = 0; i < phnum; i++) {
+        GElf_Phdr ph;
+        if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD && ph.p_offset == 0 &&
+            ph.p_vaddr < min_vaddr)
+            min_vaddr = ph.p_vaddr;
+    }
+    if (min_vaddr == UINT64_MAX)
+        return -1;
+    for (size_t i = 0; i < maps->n; i++) {
+        const struct mapping *m = &maps->v[i];
+        if (m->offset == 0 && strcmp(m->path, ef->path) == 0) {
+            ef->bias = m->start - (min_vaddr & ~(uint64_t)0xfff);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+enum phs_status elf_file_open(pid_t pid, const struct maps *maps, const char *path,
+                              struct elf_file *ef, struct phs_error *err)
+{
+    memset(ef, 0, sizeof *ef);
+    ef->fd = -1;
+    snprintf(ef->path, sizeof ef->path, "%s", path);
+    target_file_path(pid, path, ef->open_path, sizeof ef->open_path);
+    elf_version(EV_CURRENT);
+    ef->fd = open(ef->open_path, O_RDONLY | O_CLOEXEC);
+    if (ef->fd < 0) {
+        int e = errno;
+        return phs_error_set(err, phs_status_from_errno(e, PHS_IO), e, "cannot open %s: %s",
+                             ef->open_path, strerror(e));
+    }
+    Elf *elf = elf_begin(ef->fd, ELF_C_READ_MMAP, NULL);
+    if (!elf || elf_kind(elf) != ELF_K_ELF) {
+        if (elf)
+            elf_end(elf);
+        close(ef->fd);
+        ef->fd = -1;
+        return phs_error_set(err, PHS_IO, 0, "%s is not an ELF file: %s", ef->open_path, elf_errmsg(-1));
+    }
+    ef->elf = elf;
+    scan_sections(ef, elf);
+    read_build_id(elf, ef->build_id, sizeof ef->build_id);
+    if (compute_bias(ef, elf, maps) != 0) {
+        elf_file_close(ef);
+        return phs_error_set(err, PHS_IO, 0, "cannot find where %s is loaded in process %d", path, (int)pid);
+    }
+    return PHS_OK;
+}
+
+static int lookup_in(Elf *elf, Elf64_Word type, const char *name, uint64_t *value, uint64_t *size)
+{
+    Elf_Scn *scn = NULL;
+    while ((scn = elf_nextscn(elf, scn)) != NULL) {
+        GElf_Shdr sh;
+        if (!gelf_getshdr(scn, &sh) || sh.sh_type != type || sh.sh_entsize == 0)
+            continue;
+        Elf_Data *data = elf_getdata(scn, NULL);
+        if (!data)
+            continue;
+        size_t count = sh.sh_size / sh.sh_entsize;
+        for (size_t i = 0; i < count; i++) {
+            GElf_Sym sym;
+            if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF)
+                continue;
+            const char *n = elf_strptr(elf, sh.sh_link, sym.st_name);
+            if (n && strcmp(n, name) == 0) {
+                *value = sym.st_value;
+                *size = sym.st_size;
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+int elf_file_symbol(const struct elf_file *ef, const char *name, uint64_t *addr, uint64_t *size)
+{
+    uint64_t value = 0, sz = 0;
+    if (!ef->elf)
+        return 0;
+    if (!lookup_in(ef->elf, SHT_SYMTAB, name, &value, &sz) &&
+        !lookup_in(ef->elf, SHT_DYNSYM, name, &value, &sz))
+        return 0;
+    *addr = value + ef->bias;
+    if (size)
+        *size = sz;
+    return 1;
+}
+
+void elf_file_close(struct elf_file *ef)
+{
+    if (ef->elf)
+        elf_end(ef->elf);
+    ef->elf = NULL;
+    if (ef->fd >= 0)
+        close(ef->fd);
+    ef->fd = -1;
+}

@@ -1,0 +1,173 @@
+/* main.c - the command line: parses arguments, dispatches to a command,
+ * turns errors into one line on stderr and a documented exit status.
+ * Front end: never reads target memory itself. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pyheapscope/target.h"
+
+#define PYHEAPSCOPE_VERSION "0.1.0"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"Usage: pyheapscope COMMAND [OPTIONS] [PID]\n"
+"\n"
+"See what is using the memory of a running CPython process, from outside:\n"
+"read-only, no code injected, the target paused only while it is read.\n"
+"\n"
+"Commands:\n"
+"  info PID              Python version, executable and libpython, build kind,\n"
+"                        _PyRuntime address, interpreters and thread ids, GC\n"
+"                        generations, and which offsets source was used\n"
+"  symbols generate LIBPYTHON\n"
+"                        print the offsets table of a CPython build, from its\n"
+"                        DWARF, in the format of the tables under symbols/\n"
+"\n"
+"Options:\n"
+"  -p, --pid PID         the process to read (or give PID as an argument)\n"
+"      --json            print one JSON object instead of text\n"
+"      --offsets SOURCE  where struct offsets come from: dwarf, debug-offsets\n"
+"                        (3.13+), bundled; default: the best one available, in\n"
+"                        that order\n"
+"      --offsets-file F  use the offsets table in file F (same format as\n"
+"                        symbols/*.txt) for a custom CPython build\n"
+"      --debuginfo-path P  colon-separated directories searched for separate\n"
+"                        debug files by build-id and debuglink (default:\n"
+"                        the target's and this machine's /usr/lib/debug)\n"
+"  -o, --output FILE     symbols generate: write the table to FILE\n"
+"      --python-version M.m  symbols generate: version, if the file name\n"
+"                        does not say it\n"
+"  -h, --help            this help\n"
+"  -V, --version         pyheapscope's version\n"
+"\n"
+"Examples:\n"
+"  pyheapscope info 4242\n"
+"  pyheapscope info --json --pid 4242 | jq .interpreters[0].gc\n"
+"  pyheapscope info --offsets bundled 4242     # ignore debug info\n"
+"  pyheapscope symbols generate /usr/lib/libpython3.12.so.1.0 > my-3.12.txt\n"
+"\n"
+"Reading another process needs ptrace rights: the same user and\n"
+"kernel.yama.ptrace_scope <= 1, or root / CAP_SYS_PTRACE.\n"
+"\n"
+"Exit status:\n");
+    for (int c = 0; c < PHS_STATUS_COUNT; c++)
+        fprintf(f, "  %2d  %s\n", phs_status_exit_code((enum phs_status)c),
+                phs_status_describe((enum phs_status)c));
+}
+
+static const char *hint(enum phs_status code)
+{
+    switch (code) {
+    case PHS_PERMISSION:
+        return "run as the target's user with kernel.yama.ptrace_scope <= 1, or as root / with CAP_SYS_PTRACE";
+    case PHS_OFFSETS:
+        return "try another source with --offsets, or install the interpreter's debug symbols";
+    case PHS_NOT_PYTHON:
+        return "pyheapscope reads CPython processes (python3.7 to 3.15)";
+    default:
+        return NULL;
+    }
+}
+
+int cli_fail(const char *command, const struct phs_error *err)
+{
+    const char *h = hint(err->code);
+    fprintf(stderr, "pyheapscope %s: %s", command, err->msg[0] ? err->msg : phs_status_describe(err->code));
+    if (h)
+        fprintf(stderr, " (hint: %s)", h);
+    fputc('\n', stderr);
+    return phs_status_exit_code(err->code);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "pyheapscope: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry 'pyheapscope --help'.\n");
+    return phs_status_exit_code(PHS_USAGE);
+}
+
+static int parse_pid(const char *s, pid_t *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end || v <= 0 || v > 0x3fffffff)
+        return -1;
+    *out = (pid_t)v;
+    return 0;
+}
+
+enum { OPT_JSON = 256, OPT_OFFSETS, OPT_OFFSETS_FILE, OPT_DEBUGINFO, OPT_PYVER };
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"pid", required_argument, NULL, 'p'},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"offsets", required_argument, NULL, OPT_OFFSETS},
+        {"offsets-file", required_argument, NULL, OPT_OFFSETS_FILE},
+        {"debuginfo-path", required_argument, NULL, OPT_DEBUGINFO},
+        {"output", required_argument, NULL, 'o'},
+        {"python-version", required_argument, NULL, OPT_PYVER},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    struct cli_opts o;
+    memset(&o, 0, sizeof o);
+    int c;
+    while ((c = getopt_long(argc, argv, "p:o:hV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            if (parse_pid(optarg, &o.pid) != 0)
+                return usage_error("invalid PID '%s'", optarg);
+            break;
+        case OPT_JSON: o.json = 1; break;
+        case OPT_OFFSETS:
+            if (strcmp(optarg, "dwarf") == 0) o.attach.force = OFFSETS_DWARF;
+            else if (strcmp(optarg, "debug-offsets") == 0) o.attach.force = OFFSETS_DEBUG_OFFSETS;
+            else if (strcmp(optarg, "bundled") == 0) o.attach.force = OFFSETS_BUNDLED;
+            else return usage_error("--offsets takes dwarf, debug-offsets or bundled, not '%s'", optarg);
+            break;
+        case OPT_OFFSETS_FILE: o.attach.offsets_file = optarg; break;
+        case OPT_DEBUGINFO: o.attach.debuginfo_path = optarg; break;
+        case 'o': o.output = optarg; break;
+        case OPT_PYVER: o.python_version = optarg; break;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("pyheapscope %s\n", PYHEAPSCOPE_VERSION); return 0;
+        default: return usage_error("%s", "bad option");
+        }
+    }
+    char **args = argv + optind;
+    int nargs = argc - optind;
+    if (nargs == 0) {
+        usage(stderr);
+        return phs_status_exit_code(PHS_USAGE);
+    }
+    const char *command = args[0];
+    if (strcmp(command, "info") == 0) {
+        if (nargs > 2)
+            return usage_error("info takes one PID, got '%s' too", args[2]);
+        if (nargs == 2 && parse_pid(args[1], &o.pid) != 0)
+            return usage_error("invalid PID '%s'", args[1]);
+        if (o.pid == 0)
+            return usage_error("%s", "info needs a PID: pyheapscope info PID");
+        pause_install_signal_handlers();
+        return cmd_info(&o);
+    }
+    if (strcmp(command, "symbols") == 0) {
+        if (nargs != 3 || strcmp(args[1], "generate") != 0)
+            return usage_error("%s", "usage: pyheapscope symbols generate LIBPYTHON [-o FILE]");
+        return cmd_symbols_generate(&o, args[2]);
+    }
+    if (strcmp(command, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    return usage_error("unknown command '%s'", command);
+}
