@@ -140,10 +140,11 @@ enum phs_status offsets_parse_table(const char *text, struct py_offsets *o, stru
 /* Write o in the table format to f: the inverse of offsets_parse_table. */
 void offsets_write_table(const struct py_offsets *o, FILE *f, const char *comment);
 
-/* The table compiled into the binary for major.minor. PHS_UNSUPPORTED if
- * there is none. Does not read target memory. */
-enum phs_status offsets_bundled(unsigned major, unsigned minor, struct py_offsets *o,
-                                struct phs_error *err);
+/* The table compiled into the binary for the version PY_VERSION_HEX
+ * version_hex: the one for its major.minor, or a later patch-release variant
+ * (M.m.p) that applies. PHS_UNSUPPORTED if there is none. Does not read
+ * target memory. */
+enum phs_status offsets_bundled(uint64_t version_hex, struct py_offsets *o, struct phs_error *err);
 
 /* The versions that have a bundled table, as "3.7, 3.8, ..." (static storage). */
 const char *offsets_bundled_versions(void);

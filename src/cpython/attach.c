@@ -318,6 +318,7 @@ enum phs_status py_attach(pid_t pid, const struct py_attach_opts *opts, struct p
                             sizeof p->offsets_notes, err);
         strip_root_prefix(p->pid, p->debug_file);
         strip_root_prefix(p->pid, p->off.origin);
+        strip_root_prefix(p->pid, p->offsets_notes);
     }
     if (st != PHS_OK)
         py_process_done(p);

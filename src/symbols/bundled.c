@@ -35,7 +35,7 @@ const char *offsets_bundled_versions(void)
         unsigned ma, mi;
         char extra;
         if (sscanf(t->name, "%u.%u%c", &ma, &mi, &extra) != 2)
-            continue;
+            continue;   /* M.m.p variants are listed under their M.m */
         int w = snprintf(list + used, sizeof list - used, "%s%u.%u", used ? ", " : "", ma, mi);
         if (w > 0 && (size_t)w < sizeof list - used)
             used += (size_t)w;
@@ -43,20 +43,44 @@ const char *offsets_bundled_versions(void)
     return list;
 }
 
-enum phs_status offsets_bundled(unsigned major, unsigned minor, struct py_offsets *o,
-                                struct phs_error *err)
+/* Tables are named M.m (from M.m.0 on) or M.m.p (from patch release p on,
+ * where a patch release moved something, e.g. 3.13.18's 4-byte-aligned GC
+ * head). Pick the latest one that starts at or before the target's patch. */
+static const struct embedded_table *select_table(uint64_t version_hex)
 {
-    char name[32];
-    snprintf(name, sizeof name, "%u.%u", major, minor);
-    const char *text = find_table(name);
-    if (!text)
+    unsigned major = (version_hex >> 24) & 0xff, minor = (version_hex >> 16) & 0xff;
+    unsigned patch = (version_hex >> 8) & 0xff;
+    const struct embedded_table *best = NULL;
+    int best_patch = -1;
+    for (const struct embedded_table *t = phs_embedded_tables; t->name; t++) {
+        unsigned ma, mi, pa = 0;
+        char extra;
+        int n = sscanf(t->name, "%u.%u.%u%c", &ma, &mi, &pa, &extra);
+        if (n < 2 || n > 3 || ma != major || mi != minor || pa > patch || (int)pa <= best_patch)
+            continue;
+        if (n == 2 && sscanf(t->name, "%u.%u%c", &ma, &mi, &extra) != 2)
+            continue;
+        best = t;
+        best_patch = (int)pa;
+    }
+    return best;
+}
+
+enum phs_status offsets_bundled(uint64_t version_hex, struct py_offsets *o, struct phs_error *err)
+{
+    unsigned major = (version_hex >> 24) & 0xff, minor = (version_hex >> 16) & 0xff;
+    const struct embedded_table *t = select_table(version_hex);
+    if (!t)
         return phs_error_set(err, PHS_UNSUPPORTED, 0, "no bundled offsets table for Python %u.%u "
                              "(tables exist for %s)", major, minor, offsets_bundled_versions());
-    enum phs_status st = offsets_parse_table(text, o, err);
+    enum phs_status st = offsets_parse_table(t->text, o, err);
     if (st != PHS_OK)
-        return phs_error_prefix(err, "bundled table %s", name);
+        return phs_error_prefix(err, "bundled table %s", t->name);
+    if (o->major != major || o->minor != minor)
+        return phs_error_set(err, PHS_INTERNAL, 0, "bundled table %s says version %u.%u", t->name, o->major,
+                             o->minor);
     o->source = OFFSETS_BUNDLED;
-    snprintf(o->origin, sizeof o->origin, "table symbols/%s.txt compiled into pyheapscope", name);
+    snprintf(o->origin, sizeof o->origin, "table symbols/%s.txt compiled into pyheapscope", t->name);
     return PHS_OK;
 }
 

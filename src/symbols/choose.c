@@ -70,23 +70,28 @@ static enum phs_status from_dwarf(const struct offsets_request *rq, struct py_of
 static enum phs_status from_debug_offsets(const struct offsets_request *rq, struct py_offsets *o,
                                           struct phs_error *err)
 {
-    unsigned major = hex_major(rq->version_hex), minor = hex_minor(rq->version_hex);
-    enum phs_status st = offsets_bundled(major, minor, o, err);
+    enum phs_status st = offsets_bundled(rq->version_hex, o, err);
     if (st != PHS_OK)
         return phs_error_prefix(err, "_Py_DebugOffsets lacks the GC list layout and");
     st = offsets_from_debug_offsets(rq->mem, rq->runtime_addr, rq->version_hex, o, err);
     if (st != PHS_OK)
         return st;
     o->source = OFFSETS_DEBUG_OFFSETS;
+    const char *table = strstr(o->origin, "symbols/");
+    char lacks[160];
+    snprintf(lacks, sizeof lacks, "%s", table ? table : "?");
+    char *sp = strchr(lacks, ' ');
+    if (sp)
+        *sp = '\0';
     snprintf(o->origin, sizeof o->origin, "_Py_DebugOffsets in the target; fields it lacks "
-             "(GC list layout, type sizes) from table symbols/%u.%u.txt", major, minor);
+             "(GC list layout, type sizes) from table %s", lacks);
     return offsets_validate(o, err);
 }
 
 static enum phs_status from_bundled(const struct offsets_request *rq, struct py_offsets *o,
                                     struct phs_error *err)
 {
-    enum phs_status st = offsets_bundled(hex_major(rq->version_hex), hex_minor(rq->version_hex), o, err);
+    enum phs_status st = offsets_bundled(rq->version_hex, o, err);
     return st != PHS_OK ? st : offsets_validate(o, err);
 }
 

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* line is one line of maps (no newline inside): sscanf's whitespace
+ * directive would otherwise run into the next line for anonymous mappings. */
 static int parse_line(const char *line, struct mapping *out)
 {
     uint64_t start, end, offset, inode;
@@ -44,7 +46,14 @@ enum phs_status maps_parse(const char *text, struct maps *m, struct phs_error *e
     const char *line = text;
     while (line && *line) {
         struct mapping mp;
-        if (parse_line(line, &mp) == 0) {
+        const char *eol = strchr(line, '\n');
+        size_t len = eol ? (size_t)(eol - line) : strlen(line);
+        char one[4096 + 256];
+        if (len >= sizeof one)
+            len = sizeof one - 1;
+        memcpy(one, line, len);
+        one[len] = '\0';
+        if (parse_line(one, &mp) == 0) {
             if (m->n == cap) {
                 cap = cap ? cap * 2 : 64;
                 struct mapping *nv = realloc(m->v, cap * sizeof *nv);

@@ -48,7 +48,8 @@ static void print_text(const struct info *in)
     printf("Offsets        %s: %s\n", offsets_source_name(p->off.source), p->off.origin);
     if (p->offsets_notes[0])
         printf("               %s\n", p->offsets_notes);
-    printf("Paused         %zu threads for %.3f ms\n", in->threads_paused, (double)in->pause_ns / 1e6);
+    printf("Paused         %zu thread%s for %.3f ms\n", in->threads_paused, in->threads_paused == 1 ? "" : "s",
+           (double)in->pause_ns / 1e6);
     for (size_t i = 0; i < in->s->ninterps; i++) {
         const struct py_interp *it = &in->s->interps[i];
         printf("\nInterpreter %" PRId64 " at 0x%" PRIx64 "%s, %zu thread%s\n", it->id, it->addr,
