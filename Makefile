@@ -16,7 +16,8 @@ LIB_SRC := src/error.c \
            $(wildcard src/target/*.c) \
            $(wildcard src/symbols/*.c) \
            $(wildcard src/cpython/*.c) \
-           $(filter-out src/ui/main.c,$(wildcard src/ui/*.c))
+           src/ui/json.c
+UI_SRC  := $(filter-out $(LIB_SRC),$(wildcard src/ui/*.c))
 TABLES  := $(sort $(wildcard symbols/*.txt))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tables.o
 UNIT_SRC := $(wildcard tests/unit/*.c)
@@ -27,10 +28,10 @@ all: pyheapscope
 pyheapscope: $(BUILD)/pyheapscope
 	cp $< $@
 
-$(BUILD)/pyheapscope: $(LIB_OBJ) $(BUILD)/src/ui/main.o
+$(BUILD)/pyheapscope: $(LIB_OBJ) $(UI_SRC:%.c=$(BUILD)/%.o)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/%.o: %.c $(wildcard include/pyheapscope/*.h)
+$(BUILD)/%.o: %.c $(wildcard include/pyheapscope/*.h src/ui/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 

@@ -1,0 +1,162 @@
+"""Shared fixtures for the integration tests: the pyheapscope binary, the
+interpreters found on this machine, and targets that write their own ground
+truth before they sleep.
+
+Interpreters are discovered at test time: the pyenv builds (3.7 and later
+with DWARF; 2.7 and 3.6 for the "unsupported" errors), Debian's
+/usr/bin/python3.11, and Debian unstable's stripped 3.13/3.14/3.15 builds
+unpacked by ../shared/tools/debian-python. An absent one is a skip that says
+why, never a silent pass.
+"""
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TARGETS = os.path.join(REPO, "tests", "targets")
+BINARY = os.environ.get("PYHEAPSCOPE", os.path.join(REPO, "build", "pyheapscope"))
+DEBIAN_PYTHON_TOOL = os.path.join(os.path.dirname(REPO), "shared", "tools", "debian-python")
+
+
+def pyenv_root():
+    try:
+        return subprocess.run(["pyenv", "root"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return os.path.expanduser("~/.pyenv")
+
+
+def pyenv_interpreters():
+    """{"3.12": path} for every pyenv build, keyed by major.minor."""
+    found = {}
+    for d in sorted(glob.glob(os.path.join(pyenv_root(), "versions", "*"))):
+        name = os.path.basename(d)
+        parts = name.split(".")
+        if len(parts) != 3 or not all(p.isdigit() for p in parts):
+            continue
+        mm = "%s.%s" % (parts[0], parts[1])
+        exe = os.path.join(d, "bin", "python" + mm)
+        if os.access(exe, os.X_OK):
+            found[mm] = exe
+    return found
+
+
+_debian_cache = {}
+
+
+def debian_python(version):
+    """Path of Debian unstable's stripped build of `version`, or None (and why)."""
+    if version in _debian_cache:
+        return _debian_cache[version]
+    result = (None, "../shared/tools/debian-python is not there")
+    if os.access(DEBIAN_PYTHON_TOOL, os.X_OK):
+        try:
+            out = subprocess.run([DEBIAN_PYTHON_TOOL, version], capture_output=True, text=True,
+                                 timeout=600)
+            path = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
+            if out.returncode == 0 and os.access(path, os.X_OK):
+                result = (path, "")
+            else:
+                result = (None, "debian-python %s failed: %s" % (version, out.stderr.strip()[-300:]))
+        except (OSError, subprocess.TimeoutExpired) as e:
+            result = (None, "debian-python %s failed: %s" % (version, e))
+    _debian_cache[version] = result
+    return result
+
+
+def interpreter_params():
+    """pytest params (id, getter) for every supported interpreter we may find."""
+    params = []
+    pyenv = pyenv_interpreters()
+    for minor in range(7, 14):
+        mm = "3.%d" % minor
+        params.append(pytest.param(("pyenv", mm), id="pyenv-" + mm))
+    params.append(pytest.param(("system", "/usr/bin/python3.11"), id="debian-3.11"))
+    for mm in ("3.13", "3.14", "3.15"):
+        params.append(pytest.param(("debian", mm), id="debian-unstable-" + mm))
+    return params
+
+
+def resolve_interpreter(spec):
+    kind, what = spec
+    if kind == "pyenv":
+        path = pyenv_interpreters().get(what)
+        if not path:
+            pytest.skip("no pyenv build of Python %s on this machine" % what)
+        return path
+    if kind == "system":
+        if not os.access(what, os.X_OK):
+            pytest.skip("%s is not installed" % what)
+        return what
+    path, why = debian_python(what)
+    if not path:
+        pytest.skip("Debian's Python %s is not available: %s" % (what, why))
+    return path
+
+
+class Target:
+    """A running interpreter that wrote its facts; killed at teardown."""
+
+    def __init__(self, python, script, args, tmp_path, timeout=60):
+        self.facts_path = str(tmp_path / "facts.json")
+        self.proc = subprocess.Popen([python, os.path.join(TARGETS, script), self.facts_path] + list(args),
+                                     stdin=subprocess.DEVNULL)
+        self.pid = self.proc.pid
+        deadline = time.time() + timeout
+        while not os.path.exists(self.facts_path):
+            if self.proc.poll() is not None:
+                raise RuntimeError("target %s exited with %s before writing its facts" % (script, self.proc.returncode))
+            if time.time() > deadline:
+                self.kill()
+                raise RuntimeError("target %s wrote no facts in %ss" % (script, timeout))
+            time.sleep(0.02)
+        with open(self.facts_path) as f:
+            self.facts = json.load(f)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture
+def binary():
+    if not os.access(BINARY, os.X_OK):
+        pytest.fail("pyheapscope binary not built: %s (run make)" % BINARY)
+    return BINARY
+
+
+@pytest.fixture
+def make_target(tmp_path):
+    targets = []
+
+    def start(python, script="info_target.py", args=(), subdir=None):
+        d = tmp_path / (subdir or "t%d" % len(targets))
+        d.mkdir()
+        t = Target(python, script, args, d)
+        targets.append(t)
+        return t
+
+    yield start
+    for t in targets:
+        t.kill()
+
+
+def run_tool(*args, env=None, timeout=120):
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    return subprocess.run([BINARY] + [str(a) for a in args], capture_output=True, text=True,
+                          timeout=timeout, env=full_env)
+
+
+def run_json(*args, env=None):
+    r = run_tool(*args, "--json", env=env)
+    assert r.returncode == 0, "pyheapscope %s failed (%d): %s" % (" ".join(map(str, args)), r.returncode, r.stderr)
+    return json.loads(r.stdout)
