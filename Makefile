@@ -9,7 +9,7 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 $(WARN) -Iinclude $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS  := $(PKG_LIBS)
 BUILD   ?= build
-PYTEST  ?= python3 -m pytest
+PYTEST  ?= /usr/bin/python3 -m pytest
 
 # Library sources, in layer order: target -> symbols -> cpython -> ui.
 LIB_SRC := src/error.c \
@@ -22,7 +22,7 @@ TABLES  := $(sort $(wildcard symbols/*.txt))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tables.o
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
-.PHONY: all test unit-test integration-test sanitize clean install bench
+.PHONY: all test unit-test integration-test sanitize check deps demo clean install bench
 all: pyheapscope
 
 pyheapscope: $(BUILD)/pyheapscope
@@ -52,6 +52,17 @@ integration-test: $(BUILD)/pyheapscope
 	PYHEAPSCOPE=$(abspath $(BUILD)/pyheapscope) $(PYTEST) -q -rs tests/integration
 
 test: unit-test integration-test
+
+# Everything CI runs: the tests, then the same tests on the sanitizer build.
+check: test sanitize
+
+# Install build and test dependencies (Debian 12, as root).
+deps:
+	contrib/install-deps.sh
+
+# Start a demo Python service and show `pyheapscope info` on it.
+demo: pyheapscope
+	contrib/demo.sh
 
 # ASan+UBSan build in its own directory; the same tests run against it.
 sanitize:

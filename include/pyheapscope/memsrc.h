@@ -22,6 +22,8 @@ struct memsrc_ops {
                             size_t len, struct phs_error *err);
     /* Release the source and everything it owns. */
     void (*free)(struct memsrc *src);
+    /* Forget anything cached: the target ran since. NULL if nothing is cached. */
+    void (*invalidate)(struct memsrc *src);
 };
 
 struct memsrc {
@@ -35,6 +37,14 @@ static inline enum phs_status memsrc_read(struct memsrc *src, uint64_t addr,
 {
     src->reads++;
     return src->ops->read(src, addr, buf, len, err);
+}
+
+/* Drop cached copies of target memory (call after the target ran, e.g.
+ * right after pausing it). Cannot fail. */
+static inline void memsrc_invalidate(struct memsrc *src)
+{
+    if (src->ops->invalidate)
+        src->ops->invalidate(src);
 }
 
 static inline void memsrc_free(struct memsrc *src)

@@ -75,9 +75,6 @@ enum phs_status target_threads(pid_t pid, pid_t **tids, size_t *n, struct phs_er
  * failure. */
 struct memsrc *procmem_new(pid_t pid, const struct maps *maps, struct phs_error *err);
 
-/* Drop every cached chunk (call after the target ran). Cannot fail. */
-void procmem_invalidate(struct memsrc *src);
-
 /* ---- pausing ------------------------------------------------------------ */
 
 struct pause_thread {

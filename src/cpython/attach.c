@@ -292,6 +292,17 @@ enum phs_status py_attach(pid_t pid, const struct py_attach_opts *opts, struct p
         st = target_exe(pid, p->exe, sizeof p->exe, err);
     if (st == PHS_OK && !(p->mem = procmem_new(pid, &p->maps, err)))
         st = err ? err->code : PHS_INTERNAL;
+    /* Robustness tests: fail read number N of the whole run (and every read
+     * after it if the value ends in '+'), to prove every failing read ends
+     * in a clean error. */
+    const char *fault = getenv("PYHEAPSCOPE_FAULT_READ");
+    if (st == PHS_OK && fault && *fault) {
+        char *end;
+        unsigned long long n = strtoull(fault, &end, 10);
+        struct memsrc *wrapped = faultmem_new(p->mem, n, *end == '+');
+        if (wrapped)
+            p->mem = wrapped;
+    }
     if (st == PHS_OK)
         st = find_runtime(p, err);
     if (st == PHS_OK)

@@ -72,9 +72,15 @@ static void faultmem_free(struct memsrc *src)
     free(fm);
 }
 
+static void faultmem_invalidate(struct memsrc *src)
+{
+    memsrc_invalidate(((struct faultmem *)src)->inner);
+}
+
 static const struct memsrc_ops faultmem_ops = {
     .read = faultmem_read,
     .free = faultmem_free,
+    .invalidate = faultmem_invalidate,
 };
 
 struct memsrc *faultmem_new(struct memsrc *inner, uint64_t fail_at, int sticky)

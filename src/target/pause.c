@@ -179,6 +179,11 @@ enum phs_status pause_begin(struct pause *p, pid_t pid, struct phs_error *err)
         }
         if (added == 0) {
             p->paused_ns = monotonic_ns();
+            /* Test hook: stay paused for a while, so a test can signal us
+             * while the target is stopped and check it is released. */
+            const char *hook = getenv("PYHEAPSCOPE_TEST_HOOK");
+            if (hook && strcmp(hook, "hold-pause") == 0)
+                sleep(5);
             return PHS_OK;
         }
     }

@@ -156,9 +156,17 @@ static void procmem_free(struct memsrc *src)
     free(pm);
 }
 
+static void procmem_invalidate(struct memsrc *src)
+{
+    struct procmem *pm = (struct procmem *)src;
+    for (unsigned i = 0; i < CACHE_SLOTS; i++)
+        pm->slots[i].key = 0;
+}
+
 static const struct memsrc_ops procmem_ops = {
     .read = procmem_read,
     .free = procmem_free,
+    .invalidate = procmem_invalidate,
 };
 
 struct memsrc *procmem_new(pid_t pid, const struct maps *maps, struct phs_error *err)
@@ -175,11 +183,4 @@ struct memsrc *procmem_new(pid_t pid, const struct maps *maps, struct phs_error 
     const char *mode = getenv("PYHEAPSCOPE_MEMREAD");
     pm->use_procmem = mode && strcmp(mode, "procmem") == 0;
     return &pm->base;
-}
-
-void procmem_invalidate(struct memsrc *src)
-{
-    struct procmem *pm = (struct procmem *)src;
-    for (unsigned i = 0; i < CACHE_SLOTS; i++)
-        pm->slots[i].key = 0;
 }

@@ -115,6 +115,7 @@ static void print_json(const struct info *in)
     json_uint(&j, "threads", in->threads_paused);
     json_uint(&j, "nanoseconds", in->pause_ns);
     json_object_end(&j);
+    json_uint(&j, "target_reads", p->mem->reads);
     json_array_begin(&j, "interpreters");
     for (size_t i = 0; i < in->s->ninterps; i++) {
         const struct py_interp *it = &in->s->interps[i];
@@ -153,7 +154,7 @@ int cmd_info(const struct cli_opts *o)
     size_t paused = pause.n;
     uint64_t pause_ns = 0;
     if (st == PHS_OK) {
-        procmem_invalidate(p.mem);   /* what was cached before the stop may have moved */
+        memsrc_invalidate(p.mem);   /* what was cached before the stop may have moved */
         st = py_read_state(&p, &s, &err);
         pause_ns = pause_end(&pause);
     }

@@ -168,7 +168,7 @@ static enum phs_status bufmem_read(struct memsrc *src, uint64_t addr, void *buf,
 
 static void bufmem_free(struct memsrc *src) { free(src); }
 
-static const struct memsrc_ops bufmem_ops = {bufmem_read, bufmem_free};
+static const struct memsrc_ops bufmem_ops = {bufmem_read, bufmem_free, NULL};
 
 static void test_faultmem(void)
 {

@@ -1,0 +1,20 @@
+#!/bin/sh
+# install-deps.sh - installs what building and testing pyheapscope needs on
+# Debian 12 (run as root). Used by `make deps` and .ci/run.
+#   build: gcc, make, pkg-config, libelf-dev, libdw-dev (elfutils), libncurses-dev
+#   tests: python3 + pytest, python3.11 and its debug file (python3.11-dbg) for
+#          the stripped-distro-build tests, binutils (readelf), util-linux
+#          (setpriv, for the permission test), patchelf (for
+#          ../shared/tools/debian-python, which unpacks Debian's 3.13-3.15)
+set -eu
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps.sh: run as root (sudo make deps)" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends \
+    gcc make pkg-config libc6-dev libelf-dev libdw-dev libncurses-dev \
+    python3 python3-pytest python3.11 python3.11-dbg \
+    binutils util-linux patchelf gawk ca-certificates >/dev/null
+echo "install-deps.sh: done"
