@@ -60,6 +60,10 @@ void py_process_done(struct py_process *p);
 /* "3.12.1" from a PY_VERSION_HEX value into out. Cannot fail. */
 void py_version_format(uint64_t hex, char *out, size_t cap);
 
+/* major.minor from a file name such as libpython3.12.so.1.0 or python3.12.
+ * Returns 1 if the name says it, 0 if not. Cannot fail otherwise. */
+int py_version_from_name(const char *path, unsigned *major, unsigned *minor);
+
 /* Parse a version string as CPython prints it at the start of sys.version
  * ("3.10.13 (main, ...)") at s; returns PY_VERSION_HEX or 0 if s is not one.
  * Exposed for the unit tests. */

@@ -122,8 +122,7 @@ static uint64_t version_from_data(struct py_process *p, const char *file, unsign
     return hex;
 }
 
-/* major.minor from a file name such as libpython3.12.so.1.0 or python3.12. */
-static int version_from_name(const char *path, unsigned *major, unsigned *minor)
+int py_version_from_name(const char *path, unsigned *major, unsigned *minor)
 {
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
@@ -191,7 +190,7 @@ static enum phs_status find_runtime(struct py_process *p, struct phs_error *err)
         uint64_t dummy;
         if (elf_file_symbol(&ef, "Py_GetVersion", &dummy, NULL)) {
             unsigned ma = 0, mi = 0;
-            version_from_name(path, &ma, &mi);
+            py_version_from_name(path, &ma, &mi);
             uint64_t hex = version_from_data(p, path, ma, mi);
             elf_file_close(&ef);
             char v[32] = "older than 3.7";
@@ -212,7 +211,7 @@ static enum phs_status find_runtime(struct py_process *p, struct phs_error *err)
 static enum phs_status find_version(struct py_process *p, struct phs_error *err)
 {
     unsigned name_major = 0, name_minor = 0;
-    version_from_name(p->elf.path, &name_major, &name_minor);
+    py_version_from_name(p->elf.path, &name_major, &name_minor);
     uint64_t addr;
     if (elf_file_symbol(&p->elf, "Py_Version", &addr, NULL)) {
         uint64_t v;
@@ -233,6 +232,8 @@ static enum phs_status find_version(struct py_process *p, struct phs_error *err)
     if (!p->version_hex)
         return phs_error_set(err, PHS_NOT_PYTHON, 0, "cannot tell the Python version of process %d", (int)p->pid);
     py_version_format(p->version_hex, p->version, sizeof p->version);
+    if (strncmp(p->version_source, "file name", 9) == 0)   /* the patch level is unknown */
+        snprintf(p->version, sizeof p->version, "%u.%u", name_major, name_minor);
     unsigned major = (p->version_hex >> 24) & 0xff, minor = (p->version_hex >> 16) & 0xff;
     if (name_major && (name_major != major || name_minor != minor))
         return phs_error_set(err, PHS_OFFSETS, 0, "version %s found in %s, whose name says %u.%u", p->version,

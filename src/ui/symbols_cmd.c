@@ -8,14 +8,6 @@
 
 #include "pyheapscope/offsets.h"
 
-static int version_from_name(const char *path, unsigned *major, unsigned *minor)
-{
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    const char *p = strstr(base, "python");
-    return p && sscanf(p + 6, "%u.%u", major, minor) == 2;
-}
-
 int cmd_symbols_generate(const struct cli_opts *o, const char *path)
 {
     struct phs_error err;
@@ -24,7 +16,7 @@ int cmd_symbols_generate(const struct cli_opts *o, const char *path)
     offsets_init(&off);
     unsigned major = 0, minor = 0;
     if (o->python_version ? sscanf(o->python_version, "%u.%u", &major, &minor) != 2
-                          : !version_from_name(path, &major, &minor)) {
+                          : !py_version_from_name(path, &major, &minor)) {
         phs_error_set(&err, PHS_USAGE, 0, "cannot tell the Python version from \"%s\"; pass --python-version M.m",
                       o->python_version ? o->python_version : path);
         return cli_fail("symbols generate", &err);
