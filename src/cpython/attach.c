@@ -122,14 +122,24 @@ static uint64_t version_from_data(struct py_process *p, const char *file, unsign
     return hex;
 }
 
-int py_version_from_name(const char *path, unsigned *major, unsigned *minor)
+/* Parse "pythonM.m" in the base name of path; *after points past "M.m"
+ * (at the ABI flags: "d", "t", "m"). Returns 1 if found. */
+static int parse_python_name(const char *path, unsigned *major, unsigned *minor, const char **after)
 {
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     const char *p = strstr(base, "python");
-    if (!p)
+    int n = 0;
+    if (!p || sscanf(p + 6, "%u.%u%n", major, minor, &n) != 2)
         return 0;
-    return sscanf(p + 6, "%u.%u", major, minor) == 2;
+    *after = p + 6 + n;
+    return 1;
+}
+
+int py_version_from_name(const char *path, unsigned *major, unsigned *minor)
+{
+    const char *after;
+    return parse_python_name(path, major, minor, &after);
 }
 
 static int is_libpython(const char *path)
@@ -144,13 +154,10 @@ static int is_libpython(const char *path)
 static int build_suffix(const char *path, char suffix)
 {
     unsigned ma, mi;
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    const char *p = strstr(base, "python");
-    int n = 0;
-    if (!p || sscanf(p + 6, "%u.%u%n", &ma, &mi, &n) != 2)
+    const char *s;
+    if (!parse_python_name(path, &ma, &mi, &s))
         return 0;
-    for (const char *s = p + 6 + n; *s && *s != '.'; s++)
+    for (; *s && *s != '.'; s++)
         if (*s == suffix)
             return 1;
     return 0;

@@ -77,14 +77,10 @@ static enum phs_status from_debug_offsets(const struct offsets_request *rq, stru
     if (st != PHS_OK)
         return st;
     o->source = OFFSETS_DEBUG_OFFSETS;
-    const char *table = strstr(o->origin, "symbols/");
-    char lacks[160];
-    snprintf(lacks, sizeof lacks, "%s", table ? table : "?");
-    char *sp = strchr(lacks, ' ');
-    if (sp)
-        *sp = '\0';
+    char table_origin[sizeof o->origin];
+    memcpy(table_origin, o->origin, sizeof table_origin);
     snprintf(o->origin, sizeof o->origin, "_Py_DebugOffsets in the target; fields it lacks "
-             "(GC list layout, type sizes) from table %s", lacks);
+             "(GC list layout, type sizes) from the %s", table_origin);
     return offsets_validate(o, err);
 }
 
