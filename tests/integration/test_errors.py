@@ -94,7 +94,9 @@ def corrupted_table(tmp_path, mm, key, delta):
 
 @pytest.mark.parametrize("key,delta", [
     ("gc.generations", 8),          # GC list heads misplaced
-    ("interp.threads_head", 8),     # thread states do not point back
+    ("interp.threads_head", 8),     # thread list head misplaced
+    ("tstate.interp", 8),           # thread states do not point back to their interpreter
+    ("tstate.prev", 16),            # thread list back links broken
     ("type.tp_name", 8),            # PyType_Type not named "type"
     ("runtime.interpreters_head", 16),
 ])
