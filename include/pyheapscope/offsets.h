@@ -27,7 +27,41 @@
     S(OBJECT,    "object",        "_object",             0)             \
     S(VAROBJECT, "varobject",     "PyVarObject",         1)             \
     S(TYPE,      "type",          "_typeobject",         0)             \
-    S(HEAPTYPE,  "heaptype",      "PyHeapTypeObject",    1)
+    S(HEAPTYPE,  "heaptype",      "PyHeapTypeObject",    1)             \
+    S(LONG,      "long",          "_longobject",         0)             \
+    S(ASCII,     "ascii",         "PyASCIIObject",       1)             \
+    S(COMPACT,   "compact",       "PyCompactUnicodeObject", 1)          \
+    S(UNICODE,   "unicode",       "PyUnicodeObject",     1)             \
+    S(BYTEARRAY, "bytearray",     "PyByteArrayObject",   1)             \
+    S(TUPLE,     "tuple",         "PyTupleObject",       1)             \
+    S(LIST,      "list",          "PyListObject",        1)             \
+    S(SET,       "set",           "PySetObject",         1)             \
+    S(DICT,      "dict",          "PyDictObject",        1)             \
+    S(DICTKEYS,  "dictkeys",      "_dictkeysobject",     0)             \
+    S(DICTVALUES, "dictvalues",   "_dictvalues",         0)             \
+    S(CODE,      "code",          "PyCodeObject",        1)             \
+    S(FUNC,      "func",          "PyFunctionObject",    1)             \
+    S(CELL,      "cell",          "PyCellObject",        1)             \
+    S(METHOD,    "method",        "PyMethodObject",      1)             \
+    S(CFUNC,     "cfunc",         "PyCFunctionObject",   1)             \
+    S(CMETHOD,   "cmethod",       "PyCMethodObject",     1)             \
+    S(CLASSMETHOD, "classmethod", "classmethod",         1)             \
+    S(STATICMETHOD, "staticmethod", "staticmethod",      1)             \
+    S(PROPERTY,  "property",      "propertyobject",      1)             \
+    S(DESCR,     "descr",         "PyDescrObject",       1)             \
+    S(WEAKREF,   "weakref",       "_PyWeakReference",    0)             \
+    S(MODULE,    "module",        "PyModuleObject",      1)             \
+    S(FRAME,     "frame",         "_frame",              0)             \
+    S(IFRAME,    "iframe",        "_PyInterpreterFrame", 0)             \
+    S(GEN,       "gen",           "PyGenObject",         1)             \
+    S(CORO,      "coro",          "PyCoroObject",        1)             \
+    S(RANGE,     "range",         "rangeobject",         1)             \
+    S(SLICE,     "slice",         "PySliceObject",       1)             \
+    S(MEMORYVIEW, "memoryview",   "PyMemoryViewObject",  1)             \
+    S(MANAGEDBUF, "managedbuffer", "_PyManagedBufferObject", 1)         \
+    S(DEQUE,     "deque",         "dequeobject",         1)             \
+    S(DEFDICT,   "defaultdict",   "defdictobject",       1)             \
+    S(ODICT,     "odict",         "_odictobject",        0)
 
 enum offsets_struct {
 #define PHS_S_ENUM(id, key, dwarf, td) OS_##id,
@@ -88,7 +122,153 @@ enum offsets_struct {
     F(HEAPTYPE_NAME,           "heaptype.ht_name",            HEAPTYPE, "ht_name", 1) \
     F(HEAPTYPE_QUALNAME,       "heaptype.ht_qualname",        HEAPTYPE, "ht_qualname", 1) \
     F(HEAPTYPE_SLOTS,          "heaptype.ht_slots",           HEAPTYPE, "ht_slots", 1) \
-    F(HEAPTYPE_CACHED_KEYS,    "heaptype.ht_cached_keys",     HEAPTYPE, "ht_cached_keys", 1)
+    F(HEAPTYPE_CACHED_KEYS,    "heaptype.ht_cached_keys",     HEAPTYPE, "ht_cached_keys", 1) \
+    F(HEAPTYPE_MODULE,         "heaptype.ht_module",          HEAPTYPE, "ht_module", 0) \
+    F(TYPE_MEMBERS,            "type.tp_members",             TYPE, "tp_members", 1) \
+    F(TYPE_BASES,              "type.tp_bases",               TYPE, "tp_bases", 1)  \
+    F(TYPE_CACHE,              "type.tp_cache",               TYPE, "tp_cache", 1)  \
+    F(TYPE_SUBCLASSES,         "type.tp_subclasses",          TYPE, "tp_subclasses", 1) \
+    F(LONG_DIGIT,              "long.ob_digit",               LONG, "long_value.ob_digit|ob_digit", 1) \
+    F(LONG_TAG,                "long.lv_tag",                 LONG, "long_value.lv_tag", 0) \
+    F(ASCII_SIZE,              "ascii.size",                  ASCII, NULL, 1)       \
+    F(ASCII_LENGTH,            "ascii.length",                ASCII, "length", 1)   \
+    F(ASCII_STATE,             "ascii.state",                 ASCII, "state", 1)    \
+    F(ASCII_WSTR,              "ascii.wstr",                  ASCII, "wstr", 0)     \
+    F(COMPACT_SIZE,            "compact.size",                COMPACT, NULL, 1)     \
+    F(COMPACT_UTF8_LENGTH,     "compact.utf8_length",         COMPACT, "utf8_length", 1) \
+    F(COMPACT_UTF8,            "compact.utf8",                COMPACT, "utf8", 1)   \
+    F(COMPACT_WSTR_LENGTH,     "compact.wstr_length",         COMPACT, "wstr_length", 0) \
+    F(UNICODE_SIZE,            "unicode.size",                UNICODE, NULL, 1)     \
+    F(UNICODE_DATA,            "unicode.data",                UNICODE, "data", 1)   \
+    F(BYTEARRAY_ALLOC,         "bytearray.ob_alloc",          BYTEARRAY, "ob_alloc", 1) \
+    F(BYTEARRAY_BYTES_OBJECT,  "bytearray.ob_bytes_object",   BYTEARRAY, "ob_bytes_object", 0) \
+    F(TUPLE_ITEM,              "tuple.ob_item",               TUPLE, "ob_item", 1)  \
+    F(LIST_ITEM,               "list.ob_item",                LIST, "ob_item", 1)   \
+    F(LIST_ALLOCATED,          "list.allocated",              LIST, "allocated", 1) \
+    F(SET_MASK,                "set.mask",                    SET, "mask", 1)       \
+    F(SET_TABLE,               "set.table",                   SET, "table", 1)      \
+    F(SET_SMALLTABLE,          "set.smalltable",              SET, "smalltable", 1) \
+    F(DICT_USED,               "dict.ma_used",                DICT, "ma_used", 1)   \
+    F(DICT_KEYS,               "dict.ma_keys",                DICT, "ma_keys", 1)   \
+    F(DICT_VALUES,             "dict.ma_values",              DICT, "ma_values", 1) \
+    F(DICTKEYS_REFCNT,         "dictkeys.dk_refcnt",          DICTKEYS, "dk_refcnt", 1) \
+    F(DICTKEYS_SIZE,           "dictkeys.dk_size",            DICTKEYS, "dk_size", 0) \
+    F(DICTKEYS_LOG2_SIZE,      "dictkeys.dk_log2_size",       DICTKEYS, "dk_log2_size", 0) \
+    F(DICTKEYS_LOG2_INDEX_BYTES, "dictkeys.dk_log2_index_bytes", DICTKEYS, "dk_log2_index_bytes", 0) \
+    F(DICTKEYS_KIND,           "dictkeys.dk_kind",            DICTKEYS, "dk_kind", 0) \
+    F(DICTKEYS_LOOKUP,         "dictkeys.dk_lookup",          DICTKEYS, "dk_lookup", 0) \
+    F(DICTKEYS_USABLE,         "dictkeys.dk_usable",          DICTKEYS, "dk_usable", 1) \
+    F(DICTKEYS_NENTRIES,       "dictkeys.dk_nentries",        DICTKEYS, "dk_nentries", 1) \
+    F(DICTKEYS_INDICES,        "dictkeys.dk_indices",         DICTKEYS, "dk_indices", 1) \
+    F(DICTVALUES_CAPACITY,     "dictvalues.capacity",         DICTVALUES, "capacity", 0) \
+    F(DICTVALUES_VALID,        "dictvalues.valid",            DICTVALUES, "valid", 0) \
+    F(DICTVALUES_VALUES,       "dictvalues.values",           DICTVALUES, "values", 0) \
+    F(CODE_CODE,               "code.co_code",                CODE, "co_code", 0)   \
+    F(CODE_CONSTS,             "code.co_consts",              CODE, "co_consts", 1) \
+    F(CODE_NAMES,              "code.co_names",               CODE, "co_names", 1)  \
+    F(CODE_VARNAMES,           "code.co_varnames",            CODE, "co_varnames", 0) \
+    F(CODE_FREEVARS,           "code.co_freevars",            CODE, "co_freevars", 0) \
+    F(CODE_CELLVARS,           "code.co_cellvars",            CODE, "co_cellvars", 0) \
+    F(CODE_CELL2ARG,           "code.co_cell2arg",            CODE, "co_cell2arg", 0) \
+    F(CODE_FILENAME,           "code.co_filename",            CODE, "co_filename", 1) \
+    F(CODE_NAME,               "code.co_name",                CODE, "co_name", 1)   \
+    F(CODE_QUALNAME,           "code.co_qualname",            CODE, "co_qualname", 0) \
+    F(CODE_LINETABLE,          "code.co_linetable",           CODE, "co_linetable|co_lnotab", 1) \
+    F(CODE_EXCEPTIONTABLE,     "code.co_exceptiontable",      CODE, "co_exceptiontable", 0) \
+    F(CODE_LOCALSPLUSNAMES,    "code.co_localsplusnames",     CODE, "co_localsplusnames", 0) \
+    F(CODE_LOCALSPLUSKINDS,    "code.co_localspluskinds",     CODE, "co_localspluskinds", 0) \
+    F(CODE_NLOCALSPLUS,        "code.co_nlocalsplus",         CODE, "co_nlocalsplus", 0) \
+    F(CODE_NLOCALS,            "code.co_nlocals",             CODE, "co_nlocals", 1) \
+    F(CODE_STACKSIZE,          "code.co_stacksize",           CODE, "co_stacksize", 1) \
+    F(CODE_EXTRA,              "code.co_extra",               CODE, "co_extra", 1)  \
+    F(CODE_OPCACHE,            "code.co_opcache",             CODE, "co_opcache", 0) \
+    F(CODE_OPCACHE_SIZE,       "code.co_opcache_size",        CODE, "co_opcache_size", 0) \
+    F(CODE_CACHED_CODE,        "code._co_code",               CODE, "_co_code", 0)  \
+    F(CODE_CACHED,             "code._co_cached",             CODE, "_co_cached", 0) \
+    F(FUNC_CODE,               "func.func_code",              FUNC, "func_code", 1) \
+    F(FUNC_GLOBALS,            "func.func_globals",           FUNC, "func_globals", 1) \
+    F(FUNC_BUILTINS,           "func.func_builtins",          FUNC, "func_builtins", 0) \
+    F(FUNC_NAME,               "func.func_name",              FUNC, "func_name", 1) \
+    F(FUNC_QUALNAME,           "func.func_qualname",          FUNC, "func_qualname", 1) \
+    F(FUNC_DEFAULTS,           "func.func_defaults",          FUNC, "func_defaults", 1) \
+    F(FUNC_KWDEFAULTS,         "func.func_kwdefaults",        FUNC, "func_kwdefaults", 1) \
+    F(FUNC_CLOSURE,            "func.func_closure",           FUNC, "func_closure", 1) \
+    F(FUNC_DOC,                "func.func_doc",               FUNC, "func_doc", 1)  \
+    F(FUNC_DICT,               "func.func_dict",              FUNC, "func_dict", 1) \
+    F(FUNC_MODULE,             "func.func_module",            FUNC, "func_module", 1) \
+    F(FUNC_ANNOTATIONS,        "func.func_annotations",       FUNC, "func_annotations", 1) \
+    F(FUNC_ANNOTATE,           "func.func_annotate",          FUNC, "func_annotate", 0) \
+    F(FUNC_TYPEPARAMS,         "func.func_typeparams",        FUNC, "func_typeparams", 0) \
+    F(CELL_REF,                "cell.ob_ref",                 CELL, "ob_ref", 1)    \
+    F(METHOD_FUNC,             "method.im_func",              METHOD, "im_func", 1) \
+    F(METHOD_SELF,             "method.im_self",              METHOD, "im_self", 1) \
+    F(CFUNC_SELF,              "cfunc.m_self",                CFUNC, "m_self", 1)   \
+    F(CFUNC_MODULE,            "cfunc.m_module",              CFUNC, "m_module", 1) \
+    F(CMETHOD_CLASS,           "cmethod.mm_class",            CMETHOD, "mm_class", 0) \
+    F(CLASSMETHOD_CALLABLE,    "classmethod.cm_callable",     CLASSMETHOD, "cm_callable", 1) \
+    F(CLASSMETHOD_DICT,        "classmethod.cm_dict",         CLASSMETHOD, "cm_dict", 0) \
+    F(STATICMETHOD_CALLABLE,   "staticmethod.sm_callable",    STATICMETHOD, "sm_callable", 1) \
+    F(STATICMETHOD_DICT,       "staticmethod.sm_dict",        STATICMETHOD, "sm_dict", 0) \
+    F(PROPERTY_GET,            "property.prop_get",           PROPERTY, "prop_get", 1) \
+    F(PROPERTY_SET,            "property.prop_set",           PROPERTY, "prop_set", 1) \
+    F(PROPERTY_DEL,            "property.prop_del",           PROPERTY, "prop_del", 1) \
+    F(PROPERTY_DOC,            "property.prop_doc",           PROPERTY, "prop_doc", 1) \
+    F(PROPERTY_NAME,           "property.prop_name",          PROPERTY, "prop_name", 0) \
+    F(DESCR_TYPE,              "descr.d_type",                DESCR, "d_type", 1)   \
+    F(DESCR_NAME,              "descr.d_name",                DESCR, "d_name", 1)   \
+    F(DESCR_QUALNAME,          "descr.d_qualname",            DESCR, "d_qualname", 1) \
+    F(WEAKREF_CALLBACK,        "weakref.wr_callback",         WEAKREF, "wr_callback", 1) \
+    F(MODULE_DICT,             "module.md_dict",              MODULE, "md_dict", 1) \
+    F(MODULE_NAME,             "module.md_name",              MODULE, "md_name", 1) \
+    F(FRAME_SIZE,              "frame.size",                  FRAME, NULL, 1)       \
+    F(FRAME_BACK,              "frame.f_back",                FRAME, "f_back", 1)   \
+    F(FRAME_TRACE,             "frame.f_trace",               FRAME, "f_trace", 1)  \
+    F(FRAME_CODE,              "frame.f_code",                FRAME, "f_code", 0)   \
+    F(FRAME_BUILTINS,          "frame.f_builtins",            FRAME, "f_builtins", 0) \
+    F(FRAME_GLOBALS,           "frame.f_globals",             FRAME, "f_globals", 0) \
+    F(FRAME_LOCALS,            "frame.f_locals",              FRAME, "f_locals", 0) \
+    F(FRAME_VALUESTACK,        "frame.f_valuestack",          FRAME, "f_valuestack", 0) \
+    F(FRAME_STACKTOP,          "frame.f_stacktop",            FRAME, "f_stacktop", 0) \
+    F(FRAME_STACKDEPTH,        "frame.f_stackdepth",          FRAME, "f_stackdepth", 0) \
+    F(FRAME_LOCALSPLUS,        "frame.f_localsplus",          FRAME, "f_localsplus", 0) \
+    F(FRAME_FRAME,             "frame.f_frame",               FRAME, "f_frame", 0)  \
+    F(FRAME_DATA,              "frame._f_frame_data",         FRAME, "_f_frame_data", 0) \
+    F(FRAME_EXTRA_LOCALS,      "frame.f_extra_locals",        FRAME, "f_extra_locals", 0) \
+    F(FRAME_LOCALS_CACHE,      "frame.f_locals_cache",        FRAME, "f_locals_cache", 0) \
+    F(IFRAME_CODE,             "iframe.f_code",               IFRAME, "f_executable|f_code", 0) \
+    F(IFRAME_FUNC,             "iframe.f_func",               IFRAME, "f_funcobj|f_func", 0) \
+    F(IFRAME_LOCALS,           "iframe.f_locals",             IFRAME, "f_locals", 0) \
+    F(IFRAME_FRAME_OBJ,        "iframe.frame_obj",            IFRAME, "frame_obj", 0) \
+    F(IFRAME_STACKTOP,         "iframe.stacktop",             IFRAME, "stacktop", 0) \
+    F(IFRAME_STACKPOINTER,     "iframe.stackpointer",         IFRAME, "stackpointer", 0) \
+    F(IFRAME_OWNER,            "iframe.owner",                IFRAME, "owner", 0)   \
+    F(IFRAME_LOCALSPLUS,       "iframe.localsplus",           IFRAME, "localsplus", 0) \
+    F(GEN_FRAME,               "gen.gi_frame",                GEN, "gi_frame", 0)   \
+    F(GEN_CODE,                "gen.gi_code",                 GEN, "gi_code", 0)    \
+    F(GEN_NAME,                "gen.gi_name",                 GEN, "gi_name", 1)    \
+    F(GEN_QUALNAME,            "gen.gi_qualname",             GEN, "gi_qualname", 1) \
+    F(GEN_EXC_TYPE,            "gen.exc_type",                GEN, "gi_exc_state.exc_type", 0) \
+    F(GEN_EXC_VALUE,           "gen.exc_value",               GEN, "gi_exc_state.exc_value", 1) \
+    F(GEN_EXC_TRACEBACK,       "gen.exc_traceback",           GEN, "gi_exc_state.exc_traceback", 0) \
+    F(GEN_ORIGIN_OR_FINALIZER, "gen.gi_origin_or_finalizer",  GEN, "gi_origin_or_finalizer", 0) \
+    F(GEN_FRAME_STATE,         "gen.gi_frame_state",          GEN, "gi_frame_state", 0) \
+    F(GEN_IFRAME,              "gen.gi_iframe",               GEN, "gi_iframe", 0)  \
+    F(CORO_ORIGIN,             "coro.cr_origin",              CORO, "cr_origin", 0) \
+    F(RANGE_START,             "range.start",                 RANGE, "start", 1)    \
+    F(RANGE_STOP,              "range.stop",                  RANGE, "stop", 1)     \
+    F(RANGE_STEP,              "range.step",                  RANGE, "step", 1)     \
+    F(RANGE_LENGTH,            "range.length",                RANGE, "length", 1)   \
+    F(SLICE_START,             "slice.start",                 SLICE, "start", 1)    \
+    F(SLICE_STOP,              "slice.stop",                  SLICE, "stop", 1)     \
+    F(SLICE_STEP,              "slice.step",                  SLICE, "step", 1)     \
+    F(MEMORYVIEW_MBUF,         "memoryview.mbuf",             MEMORYVIEW, "mbuf", 1) \
+    F(MANAGEDBUF_OBJ,          "managedbuffer.master_obj",    MANAGEDBUF, "master.obj", 1) \
+    F(DEQUE_LEFTBLOCK,         "deque.leftblock",             DEQUE, "leftblock", 1) \
+    F(DEQUE_LEFTINDEX,         "deque.leftindex",             DEQUE, "leftindex", 1) \
+    F(DEFDICT_FACTORY,         "defaultdict.default_factory", DEFDICT, "default_factory", 1) \
+    F(ODICT_FIRST,             "odict.od_first",              ODICT, "od_first", 1) \
+    F(ODICT_FAST_NODES_SIZE,   "odict.od_fast_nodes_size",    ODICT, "od_fast_nodes_size", 1) \
+    F(ODICT_INST_DICT,         "odict.od_inst_dict",          ODICT, "od_inst_dict", 1)
 
 enum offsets_field {
 #define PHS_F_ENUM(id, key, st, path, req) OFF_##id,

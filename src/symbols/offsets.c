@@ -158,7 +158,8 @@ enum phs_status offsets_validate(const struct py_offsets *o, struct phs_error *e
             continue;
         }
         enum offsets_struct s = field_table[f].st;
-        int64_t size = o->v[offsets_struct_size_field(s)];
+        enum offsets_field size_field = offsets_struct_size_field(s);
+        int64_t size = size_field == OFF_COUNT ? OFFSET_ABSENT : o->v[size_field];
         if (field_table[f].path == NULL) {
             if (v <= 0 || v > max_struct_size(s))
                 return phs_error_set(err, PHS_OFFSETS, 0, "offsets (%s): implausible size %s = %" PRId64,
