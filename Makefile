@@ -11,11 +11,14 @@ LDLIBS  := $(PKG_LIBS)
 BUILD   ?= build
 PYTEST  ?= /usr/bin/python3 -m pytest
 
-# Library sources, in layer order: target -> symbols -> cpython -> ui.
+# Library sources, in layer order: target -> symbols -> cpython -> heap ->
+# analysis -> ui.
 LIB_SRC := src/error.c \
            $(wildcard src/target/*.c) \
            $(wildcard src/symbols/*.c) \
            $(wildcard src/cpython/*.c) \
+           $(wildcard src/heap/*.c) \
+           $(wildcard src/analysis/*.c) \
            src/ui/json.c
 UI_SRC  := $(filter-out $(LIB_SRC),$(wildcard src/ui/*.c))
 TABLES  := $(sort $(wildcard symbols/*.txt))

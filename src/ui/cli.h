@@ -3,6 +3,8 @@
 #ifndef PYHEAPSCOPE_CLI_H
 #define PYHEAPSCOPE_CLI_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "pyheapscope/error.h"
@@ -14,13 +16,21 @@ struct cli_opts {
     struct py_attach_opts attach;
     const char *output;           /* symbols generate -o */
     const char *python_version;   /* symbols generate --python-version */
+    int top;                      /* summary --top: rows shown; -1 not given, 0 all */
+    int sort_by_count;            /* summary --sort count */
+    int nonblocking;              /* do not pause the target */
 };
+
+/* Human-friendly figures for text output. Cannot fail; truncate to cap. */
+void cli_format_bytes(uint64_t n, char *out, size_t cap);
+void cli_format_count(uint64_t n, char *out, size_t cap);
 
 /* Print err as one line on stderr, with a hint for the codes that have one,
  * and return the exit status for it. */
 int cli_fail(const char *command, const struct phs_error *err);
 
 int cmd_info(const struct cli_opts *o);
+int cmd_summary(const struct cli_opts *o);
 int cmd_symbols_generate(const struct cli_opts *o, const char *path);
 
 #endif

@@ -21,6 +21,11 @@ static void usage(FILE *f)
 "read-only, no code injected, the target paused only while it is read.\n"
 "\n"
 "Commands:\n"
+"  summary PID           every object on the heap, grouped by kind: count,\n"
+"                        bytes (as sys.getsizeof), share and running total,\n"
+"                        largest first; an instance's __dict__ is shown as\n"
+"                        \"dict of CLASS\". The target is paused only while its\n"
+"                        memory is copied, then walked here.\n"
 "  info PID              Python version, executable and libpython, build kind,\n"
 "                        _PyRuntime address, interpreters and thread ids, GC\n"
 "                        generations, and which offsets source was used\n"
@@ -39,6 +44,11 @@ static void usage(FILE *f)
 "      --debuginfo-path P  colon-separated directories searched for separate\n"
 "                        debug files by build-id and debuglink (default:\n"
 "                        the target's and this machine's /usr/lib/debug)\n"
+"      --top N           summary: show the N largest kinds (text default 20,\n"
+"                        JSON default all; 0: all)\n"
+"      --sort KEY        summary: order kinds by size (default) or count\n"
+"      --nonblocking     summary: never pause the target; the walk checks every\n"
+"                        pointer and link and reports what it had to skip\n"
 "  -o, --output FILE     symbols generate: write the table to FILE\n"
 "      --python-version M.m  symbols generate: version, if the file name\n"
 "                        does not say it\n"
@@ -46,6 +56,9 @@ static void usage(FILE *f)
 "  -V, --version         pyheapscope's version\n"
 "\n"
 "Examples:\n"
+"  pyheapscope summary 4242\n"
+"  pyheapscope summary --sort count --top 50 4242\n"
+"  pyheapscope summary --json 4242 | jq '.kinds[] | select(.kind | startswith(\"app.\"))'\n"
 "  pyheapscope info 4242\n"
 "  pyheapscope info --json --pid 4242 | jq .interpreters[0].gc\n"
 "  pyheapscope info --offsets bundled 4242     # ignore debug info\n"
@@ -102,7 +115,8 @@ static int parse_pid(const char *s, pid_t *out)
     return 0;
 }
 
-enum { OPT_JSON = 256, OPT_OFFSETS, OPT_OFFSETS_FILE, OPT_DEBUGINFO, OPT_PYVER };
+enum { OPT_JSON = 256, OPT_OFFSETS, OPT_OFFSETS_FILE, OPT_DEBUGINFO, OPT_PYVER, OPT_TOP, OPT_SORT,
+       OPT_NONBLOCKING };
 
 int main(int argc, char **argv)
 {
@@ -114,12 +128,16 @@ int main(int argc, char **argv)
         {"debuginfo-path", required_argument, NULL, OPT_DEBUGINFO},
         {"output", required_argument, NULL, 'o'},
         {"python-version", required_argument, NULL, OPT_PYVER},
+        {"top", required_argument, NULL, OPT_TOP},
+        {"sort", required_argument, NULL, OPT_SORT},
+        {"nonblocking", no_argument, NULL, OPT_NONBLOCKING},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     struct cli_opts o;
     memset(&o, 0, sizeof o);
+    o.top = -1;
     int c;
     while ((c = getopt_long(argc, argv, "p:o:hV", longopts, NULL)) != -1) {
         switch (c) {
@@ -138,6 +156,20 @@ int main(int argc, char **argv)
         case OPT_DEBUGINFO: o.attach.debuginfo_path = optarg; break;
         case 'o': o.output = optarg; break;
         case OPT_PYVER: o.python_version = optarg; break;
+        case OPT_TOP: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end || v < 0 || v > 1000000)
+                return usage_error("--top takes a number of kinds (0 for all), not '%s'", optarg);
+            o.top = (int)v;
+            break;
+        }
+        case OPT_SORT:
+            if (strcmp(optarg, "size") == 0) o.sort_by_count = 0;
+            else if (strcmp(optarg, "count") == 0) o.sort_by_count = 1;
+            else return usage_error("--sort takes size or count, not '%s'", optarg);
+            break;
+        case OPT_NONBLOCKING: o.nonblocking = 1; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("pyheapscope %s\n", PYHEAPSCOPE_VERSION); return 0;
         default: return usage_error("%s", "bad option");
@@ -150,15 +182,15 @@ int main(int argc, char **argv)
         return phs_status_exit_code(PHS_USAGE);
     }
     const char *command = args[0];
-    if (strcmp(command, "info") == 0) {
+    if (strcmp(command, "info") == 0 || strcmp(command, "summary") == 0) {
         if (nargs > 2)
-            return usage_error("info takes one PID, got '%s' too", args[2]);
+            return usage_error("this command takes one PID, got '%s' too", args[2]);
         if (nargs == 2 && parse_pid(args[1], &o.pid) != 0)
             return usage_error("invalid PID '%s'", args[1]);
         if (o.pid == 0)
-            return usage_error("%s", "info needs a PID: pyheapscope info PID");
+            return usage_error("%s needs a PID: pyheapscope COMMAND PID", command);
         pause_install_signal_handlers();
-        return cmd_info(&o);
+        return command[0] == 'i' ? cmd_info(&o) : cmd_summary(&o);
     }
     if (strcmp(command, "symbols") == 0) {
         if (nargs != 3 || strcmp(args[1], "generate") != 0)

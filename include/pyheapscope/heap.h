@@ -1,0 +1,94 @@
+/* heap.h - the whole Python heap of one process, as a table of objects.
+ *
+ * The heap-walk layer: starting from every object on the collector's lists
+ * (all generations and the permanent one), it decodes each object's own
+ * references by its type's layout and follows them, so that objects the
+ * collector does not track (str, int, code, untracked tuples and dicts, ...)
+ * are found too. Each object is counted once, with what sys.getsizeof would
+ * say for it in that version. It reads through a memory source (normally a
+ * snapshot), trusts no pointer, bounds every loop, and never prints. */
+#ifndef PYHEAPSCOPE_HEAP_H
+#define PYHEAPSCOPE_HEAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pyheapscope/error.h"
+#include "pyheapscope/runtime.h"
+#include "pyheapscope/snapshot.h"
+
+enum heap_object_flags {
+    HEAP_OBJ_GC = 1,          /* found on a collector list */
+    HEAP_OBJ_PERMANENT = 2,   /* ... on the permanent generation's (gc.freeze) */
+};
+
+struct heap_object {
+    uint64_t addr;
+    uint64_t size;            /* sys.getsizeof */
+    uint32_t type;            /* index into heap.types */
+    uint32_t owner;           /* dicts: 1 + index of the type whose instance's __dict__ it is; 0 */
+    uint32_t extra;           /* bytes the object owns that sys.getsizeof leaves out */
+    uint32_t flags;           /* enum heap_object_flags */
+};
+
+struct heap_type {
+    uint64_t addr;
+    char *name;               /* the kind: "dict", "collections.OrderedDict", "app.models.Order" */
+    int is_heap;              /* a heap type (class statement or PyType_FromSpec) */
+};
+
+struct heap_stats {
+    uint64_t gc_objects;      /* on generations 0-2 */
+    uint64_t permanent_objects;
+    uint64_t bad_pointers;    /* references that did not lead to a valid object, skipped */
+    uint64_t bad_gc_links;    /* GC list links that were broken (only without a pause) */
+    uint64_t bad_objects;     /* objects whose contents could not be decoded, counted but not followed */
+    uint64_t conservative_scans; /* objects of types without a decoder, scanned word by word */
+    uint64_t walk_ns;
+};
+
+struct heap {
+    struct heap_object *objs;
+    size_t nobjs;
+    struct heap_type *types;
+    size_t ntypes;
+    struct heap_stats stats;
+};
+
+struct heap_walk_opts {
+    int tolerant;             /* the target ran during the copy: skip broken GC links instead of failing */
+};
+
+/* Walk the heap of p through mem (a snapshot, or any memory source; when
+ * snap is non-NULL its copy is read directly, which is the fast path).
+ * On success h holds every object; release it with heap_done.
+ * PHS_OFFSETS if the collector's lists do not fit the offsets (without
+ * tolerant), PHS_INTERNAL on out-of-memory. */
+enum phs_status heap_walk(struct py_process *p, struct memsrc *mem, struct snapshot *snap,
+                          const struct heap_walk_opts *opts, struct heap *h, struct phs_error *err);
+
+void heap_done(struct heap *h);
+
+
+
+/* ---- taking a snapshot and walking it (take.c) ---- */
+
+struct heap_timing {
+    int paused;               /* 0 with nonblocking */
+    size_t threads_paused;
+    uint64_t pause_ns;        /* how long the target was stopped */
+    uint64_t copy_ns;
+    uint64_t walk_ns;
+    uint64_t total_ns;        /* from re-reading the maps to the end of the walk */
+    uint64_t bytes_copied;
+    uint64_t failed_regions;
+};
+
+/* One consistent look at the heap: re-read the maps, prepare snap (reused
+ * across calls), pause every thread only for the copy (unless nonblocking),
+ * then check the interpreter state and walk the copy. With nonblocking the
+ * target keeps running, the walk skips whatever is torn and counts it.
+ * The target is never left stopped, whatever fails. */
+enum phs_status heap_take(struct py_process *p, struct snapshot *snap, int nonblocking, struct heap *h,
+                          struct heap_timing *tm, struct phs_error *err);
+#endif

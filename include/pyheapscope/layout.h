@@ -1,0 +1,75 @@
+/* layout.h - the per-version rules that are not field offsets.
+ *
+ * Offsets say where a field is; a few things change between versions in
+ * ways no offset can say: which header bytes sys.getsizeof adds, where an
+ * instance keeps its attributes, how frame slots are tagged, which
+ * generator state means "frame gone". They live here, in one table keyed
+ * by minor version (src/cpython/layout.c), next to the constants of
+ * structs that never changed. Code above reads these, never a version. */
+#ifndef PYHEAPSCOPE_LAYOUT_H
+#define PYHEAPSCOPE_LAYOUT_H
+
+#include <stdint.h>
+
+/* What sys.getsizeof adds to __sizeof__() (cpython-internals.md 4.3). */
+enum sizeof_header_rule {
+    HDR_IF_OBJECT_IS_GC,      /* <=3.10: GC header if PyObject_IS_GC(o) */
+    HDR_TYPE_FLAGS_DICT,      /* 3.11: by the type's flags; +16 for MANAGED_DICT */
+    HDR_TYPE_FLAGS_PREHEADER, /* 3.12: by the type's flags; +16 for either pre-header flag */
+    HDR_STATIC_TYPES_BARE,    /* 3.13+: as 3.12, but nothing for static types of metaclass type */
+};
+
+/* Where an instance of a class keeps its attributes (4.2, 6.9). */
+enum instance_dict_scheme {
+    IDICT_DICTOFFSET,         /* <=3.10: a dict pointer at tp_dictoffset */
+    IDICT_VALUES_BELOW,       /* 3.11: dict at obj-24, else values array at obj-32 */
+    IDICT_TAGGED_BELOW,       /* 3.12: obj-24 is a dict, or values-1 with bit 0 set */
+    IDICT_INLINE_VALUES,      /* 3.13+: values inline after the object, dict at obj-24 */
+};
+
+struct py_layout {
+    unsigned minor;
+    enum sizeof_header_rule header_rule;
+    enum instance_dict_scheme idict;
+    int gen_frame_cleared;    /* gi_frame_state at and above which the embedded frame is dead */
+    int stackref_tagged;      /* 3.14+: frame slots are _PyStackRef words */
+    int frame_owned_by_frame_object; /* _PyInterpreterFrame.owner value */
+    int int_min_digits;       /* int.__sizeof__ counts at least this many digits (0, or 1 from 3.11) */
+};
+
+/* Flags of tp_flags the walk reads (cpython-internals.md 5.5). */
+#define TPF_INLINE_VALUES   (1ul << 2)
+#define TPF_MANAGED_WEAKREF (1ul << 3)
+#define TPF_MANAGED_DICT    (1ul << 4)
+#define TPF_HEAPTYPE        (1ul << 9)
+#define TPF_READY           (1ul << 12)
+#define TPF_HAVE_GC         (1ul << 14)
+#define TPF_TYPE_SUBCLASS   (1ul << 31)
+
+/* Structs that have not changed from 3.7 to 3.15. */
+#define MEMBERDEF_SIZE        40     /* PyMemberDef {name, type, offset, flags, doc} */
+#define MEMBERDEF_TYPE        8
+#define MEMBERDEF_OFFSET      16
+#define MEMBER_T_OBJECT       6
+#define MEMBER_T_OBJECT_EX    16
+#define MANAGED_DICT_OFFSET   (-24)  /* 3.11+ pre-header words */
+#define MANAGED_VALUES_OFFSET (-32)  /* 3.11 only */
+#define DEQUE_BLOCKLEN        64     /* block {leftlink, data[64], rightlink} */
+#define DEQUE_BLOCK_SIZE      528
+#define DEQUE_BLOCK_RIGHTLINK 520
+#define ODICT_NODE_SIZE       32     /* _odictnode {key, hash, next, prev} */
+#define SETENTRY_SIZE         16     /* setentry {key, hash} */
+#define DICT_ENTRY_GENERAL    24     /* PyDictKeyEntry {hash, key, value} */
+#define DICT_ENTRY_UNICODE    16     /* PyDictUnicodeEntry {key, value} (3.11+) */
+#define CODE_EXTRA_HEADER     16     /* _PyCodeObjectExtra {ce_size, ce_extras[1]} */
+#define CO_CACHED_WORDS       4      /* _PyCoCached {_co_code, _co_varnames, _co_cellvars, _co_freevars} */
+#define ARRAY_ITEMS           24     /* arrayobject {VAR_HEAD, ob_item, allocated, ob_descr, ...} */
+#define ARRAY_ALLOCATED       32
+#define ARRAY_DESCR           40
+#define ARRAYDESCR_ITEMSIZE   4      /* struct arraydescr {char typecode; int itemsize; ...} */
+#define OPCACHE_ENTRY_SIZE    32     /* _PyOpcache, 3.8-3.10 */
+
+/* The rules for CPython 3.minor; NULL outside 3.7-3.15. */
+const struct py_layout *py_layout_for(unsigned major, unsigned minor);
+
+#endif

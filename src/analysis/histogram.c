@@ -1,0 +1,106 @@
+/* histogram.c - groups the objects of a heap by kind. Two passes: sum per
+ * (type, dict owner) with plain arrays indexed by type, then merge rows
+ * whose names are equal (two classes of the same module and qualname are
+ * one kind to a reader, as in guppy3). */
+#include "pyheapscope/histogram.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const struct histo_row *)a)->kind, ((const struct histo_row *)b)->kind);
+}
+
+static void add(struct histo_row *r, const struct heap_object *o)
+{
+    r->count++;
+    r->bytes += o->size;
+    r->extra_bytes += o->extra;
+    if (o->flags & HEAP_OBJ_GC)
+        r->gc_objects++;
+    if (o->flags & HEAP_OBJ_PERMANENT)
+        r->permanent++;
+}
+
+enum phs_status histogram_build(const struct heap *h, struct histogram *out, struct phs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    size_t nt = h->ntypes;
+    /* rows [0, nt): objects of type i; rows [nt, 2nt): dicts owned by an instance of type i */
+    struct histo_row *rows = calloc(2 * nt + 1, sizeof *rows);
+    if (!rows)
+        return phs_error_set(err, PHS_INTERNAL, ENOMEM, "out of memory");
+    for (size_t i = 0; i < h->nobjs; i++) {
+        const struct heap_object *o = &h->objs[i];
+        size_t row = o->owner && o->owner - 1 < nt ? nt + (o->owner - 1) : o->type;
+        if (row < 2 * nt)
+            add(&rows[row], o);
+        out->count++;
+        out->bytes += o->size;
+        out->extra_bytes += o->extra;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < 2 * nt; i++) {
+        if (!rows[i].count)
+            continue;
+        const char *name = h->types[i % nt].name;
+        size_t len = strlen(name) + 9;
+        char *kind = malloc(len);
+        if (!kind) {
+            for (size_t k = 0; k < n; k++)
+                free(rows[k].kind);
+            free(rows);
+            return phs_error_set(err, PHS_INTERNAL, ENOMEM, "out of memory");
+        }
+        snprintf(kind, len, i < nt ? "%s" : "dict of %s", name);
+        rows[n] = rows[i];
+        rows[n++].kind = kind;
+    }
+    qsort(rows, n, sizeof *rows, by_name);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m && strcmp(rows[m - 1].kind, rows[i].kind) == 0) {
+            struct histo_row *r = &rows[m - 1];
+            r->count += rows[i].count;
+            r->bytes += rows[i].bytes;
+            r->extra_bytes += rows[i].extra_bytes;
+            r->gc_objects += rows[i].gc_objects;
+            r->permanent += rows[i].permanent;
+            free(rows[i].kind);
+        } else {
+            rows[m++] = rows[i];
+        }
+    }
+    out->rows = rows;
+    out->n = m;
+    return PHS_OK;
+}
+
+static enum histo_sort sort_key;
+
+static int compare(const void *a, const void *b)
+{
+    const struct histo_row *x = a, *y = b;
+    uint64_t kx = sort_key == HISTO_BY_SIZE ? x->bytes : x->count;
+    uint64_t ky = sort_key == HISTO_BY_SIZE ? y->bytes : y->count;
+    if (kx != ky)
+        return kx > ky ? -1 : 1;
+    return strcmp(x->kind, y->kind);
+}
+
+void histogram_sort(struct histogram *hg, enum histo_sort by)
+{
+    sort_key = by;
+    qsort(hg->rows, hg->n, sizeof *hg->rows, compare);
+}
+
+void histogram_done(struct histogram *hg)
+{
+    for (size_t i = 0; i < hg->n; i++)
+        free(hg->rows[i].kind);
+    free(hg->rows);
+    memset(hg, 0, sizeof *hg);
+}

@@ -1,0 +1,748 @@
+/* decode.c - one decoder per object layout: what sys.getsizeof says for the
+ * object, which bytes it owns besides, and which objects it refers to.
+ *
+ * Sizes follow each type's __sizeof__ plus the header rule of the version
+ * (shared/design/cpython-internals.md, sections 4.3 and 6). References are
+ * every strong PyObject* field, including those gc.get_referents leaves out
+ * (str keys of dicts, code constants and names, type names). Counts read
+ * from the target are bounded before they drive a loop; a field that cannot
+ * be read ends that object's decoding, not the walk. */
+#include "walker.h"
+
+#define MAX_ITEMS        (1ll << 31)  /* elements of one container */
+#define MAX_SCAN_BYTES   (64 << 10)   /* conservative scan of one object */
+
+static int64_t round8(int64_t n) { return (n + 7) & ~7ll; }
+
+static void ref_field(struct walker *w, uint64_t obj, int64_t off)
+{
+    if (off != OFFSET_ABSENT)
+        walker_ref(w, field(w, obj, off));
+}
+
+#define REF(w, obj, f) ref_field((w), (obj), WO(w, f))
+
+/* Follow n pointers stored from addr on. */
+static void ref_array(struct walker *w, uint64_t addr, int64_t n)
+{
+    if (n <= 0 || n > MAX_ITEMS)
+        return;
+    for (int64_t done = 0; done < n;) {
+        int64_t piece = n - done < 4096 ? n - done : 4096;
+        const unsigned char *v = walker_view(w, addr + (uint64_t)done * 8, (size_t)piece * 8);
+        if (!v)
+            return;
+        uint64_t words[4096];
+        memcpy(words, v, (size_t)piece * 8);   /* the view is reused by walker_ref */
+        for (int64_t i = 0; i < piece; i++)
+            if (words[i])
+                walker_ref(w, words[i]);
+        done += piece;
+    }
+}
+
+/* Frame slots: plain pointers, or _PyStackRef words in 3.14+ (low bits 11
+ * are a tagged int, bit 0 alone marks a borrowed reference, 1 is NULL). */
+static void ref_slots(struct walker *w, uint64_t addr, int64_t n)
+{
+    if (!w->lay->stackref_tagged) {
+        ref_array(w, addr, n);
+        return;
+    }
+    if (n <= 0 || n > (1 << 20))
+        return;
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t v = field(w, addr, 8 * i);
+        if ((v & 3) != 3 && (v & ~1ull))
+            walker_ref(w, v & ~1ull);
+    }
+}
+
+static uint64_t stackref(struct walker *w, uint64_t v)
+{
+    if (!w->lay->stackref_tagged)
+        return v;
+    return (v & 3) == 3 ? 0 : v & ~1ull;
+}
+
+static int64_t ob_size(struct walker *w, uint64_t obj)
+{
+    return (int64_t)field(w, obj, WO(w, VAROBJECT_OB_SIZE));
+}
+
+static int64_t generic_size(struct walker *w, uint64_t obj, const struct tinfo *t)
+{
+    int64_t size = t->basicsize;
+    if (t->itemsize) {
+        int64_t n = ob_size(w, obj);
+        if (n < 0)
+            n = -n;
+        if (n < MAX_ITEMS)
+            size += n * t->itemsize;
+    }
+    return size;
+}
+
+/* ---- numbers and strings ---- */
+
+static int64_t int_size(struct walker *w, uint64_t obj)
+{
+    int64_t ndigits;
+    if (HAS(w, LONG_TAG))
+        ndigits = (int64_t)(field(w, obj, WO(w, LONG_TAG)) >> 3);
+    else {
+        ndigits = ob_size(w, obj);
+        if (ndigits < 0)
+            ndigits = -ndigits;
+    }
+    if (ndigits < w->lay->int_min_digits)
+        ndigits = w->lay->int_min_digits;
+    return WO(w, LONG_DIGIT) + 4 * ndigits;
+}
+
+static int64_t str_size(struct walker *w, uint64_t obj)
+{
+    uint8_t state = 0;
+    int64_t length = (int64_t)field(w, obj, WO(w, ASCII_LENGTH));
+    rd(w, obj + (uint64_t)WO(w, ASCII_STATE), &state, 1);
+    unsigned kind = (state >> 2) & 7, compact = (state >> 5) & 1, ascii = (state >> 6) & 1, ready = state >> 7;
+    if (length < 0 || length > (1ll << 40))
+        length = 0;
+    int64_t size;
+    uint64_t data;
+    if (compact && ascii) {
+        size = WO(w, ASCII_SIZE) + length + 1;
+        data = obj + (uint64_t)WO(w, ASCII_SIZE);
+    } else if (compact) {
+        size = WO(w, COMPACT_SIZE) + (length + 1) * kind;
+        data = obj + (uint64_t)WO(w, COMPACT_SIZE);
+    } else {
+        data = field(w, obj, WO(w, UNICODE_DATA));
+        size = WO(w, UNICODE_SIZE) + (data ? (length + 1) * kind : 0);
+    }
+    if (!(compact && ascii)) {
+        uint64_t utf8 = field(w, obj, WO(w, COMPACT_UTF8));
+        if (utf8 && utf8 != data) {
+            int64_t utf8_length = (int64_t)field(w, obj, WO(w, COMPACT_UTF8_LENGTH));
+            if (utf8_length >= 0 && utf8_length < (1ll << 40))
+                size += utf8_length + 1;
+        }
+    }
+    if (HAS(w, ASCII_WSTR)) {       /* <= 3.11: the wchar_t copy */
+        uint64_t wstr = field(w, obj, WO(w, ASCII_WSTR));
+        if (wstr && (!ready || wstr != data)) {
+            int64_t wlen = compact && ascii ? length : (int64_t)field(w, obj, WO(w, COMPACT_WSTR_LENGTH));
+            if (wlen >= 0 && wlen < (1ll << 40))
+                size += (wlen + 1) * 4;
+        }
+    }
+    return size;
+}
+
+/* ---- dicts ---- */
+
+struct dict_shape {
+    uint64_t entries, values;   /* values: the split table's array, or 0 */
+    int64_t nentries, usable, refcnt, keys_size;
+    size_t esize, koff, voff;
+};
+
+static int dict_shape(struct walker *w, uint64_t keys, uint64_t values, struct dict_shape *s)
+{
+    memset(s, 0, sizeof *s);
+    if (!keys)
+        return -1;
+    s->refcnt = (int64_t)field(w, keys, WO(w, DICTKEYS_REFCNT));
+    s->nentries = (int64_t)field(w, keys, WO(w, DICTKEYS_NENTRIES));
+    s->usable = (int64_t)field(w, keys, WO(w, DICTKEYS_USABLE));
+    int64_t indices = WO(w, DICTKEYS_INDICES);
+    if (HAS(w, DICTKEYS_SIZE)) {
+        int64_t size = (int64_t)field(w, keys, WO(w, DICTKEYS_SIZE));
+        if (size <= 0 || size > (1ll << 40) || (size & (size - 1)))
+            return -1;
+        int width = size <= 0xff ? 1 : size <= 0xffff ? 2 : size <= 0xffffffffll ? 4 : 8;
+        s->entries = keys + (uint64_t)(indices + width * size);
+        s->esize = DICT_ENTRY_GENERAL;
+        s->koff = 8;
+        s->voff = 16;
+        s->keys_size = indices + width * size + DICT_ENTRY_GENERAL * ((2 * size) / 3);
+    } else {
+        uint8_t lb[3];
+        if (rd(w, keys + (uint64_t)WO(w, DICTKEYS_LOG2_SIZE), lb, 3) != 0 || lb[0] > 40 || lb[1] > 43)
+            return -1;
+        int general = lb[2] == 0;
+        s->entries = keys + (uint64_t)indices + (1ull << lb[1]);
+        s->esize = general ? DICT_ENTRY_GENERAL : DICT_ENTRY_UNICODE;
+        s->koff = general ? 8 : 0;
+        s->voff = general ? 16 : 8;
+        s->keys_size = indices + (1ll << lb[1]) + (int64_t)s->esize * ((2ll << lb[0]) / 3);
+    }
+    if (s->nentries < 0 || s->nentries > MAX_ITEMS || s->usable < 0 || s->usable > MAX_ITEMS)
+        return -1;
+    if (values)
+        s->values = values + (uint64_t)(HAS(w, DICTVALUES_VALUES) ? WO(w, DICTVALUES_VALUES) : 0);
+    return 0;
+}
+
+/* Follow every key and value; returns the dict's __sizeof__. */
+static int64_t dict_refs(struct walker *w, uint64_t obj, const struct tinfo *t)
+{
+    uint64_t keys = field(w, obj, WO(w, DICT_KEYS)), values = field(w, obj, WO(w, DICT_VALUES));
+    struct dict_shape s;
+    if (dict_shape(w, keys, values, &s) != 0)
+        return t->basicsize;
+    for (int64_t done = 0; done < s.nentries;) {
+        int64_t piece = s.nentries - done < 1024 ? s.nentries - done : 1024;
+        const unsigned char *e = walker_view(w, s.entries + (uint64_t)done * s.esize, (size_t)piece * s.esize);
+        if (!e)
+            break;
+        uint64_t kv[2 * 1024];
+        for (int64_t i = 0; i < piece; i++) {
+            memcpy(&kv[2 * i], e + i * (int64_t)s.esize + (int64_t)s.koff, 8);
+            memcpy(&kv[2 * i + 1], e + i * (int64_t)s.esize + (int64_t)s.voff, 8);
+        }
+        for (int64_t i = 0; i < piece; i++) {
+            if (kv[2 * i])
+                walker_ref(w, kv[2 * i]);
+            if (!s.values && kv[2 * i + 1])
+                walker_ref(w, kv[2 * i + 1]);
+        }
+        done += piece;
+    }
+    if (s.values)
+        ref_array(w, s.values, s.nentries);
+    int64_t size = t->basicsize;
+    if (values) {
+        if (HAS(w, DICTKEYS_SIZE)) {
+            int64_t dk_size = (int64_t)field(w, keys, WO(w, DICTKEYS_SIZE));
+            size += 8 * ((2 * dk_size) / 3);
+        } else {
+            size += 8 * (s.nentries + s.usable);
+        }
+    }
+    if (s.refcnt == 1)
+        size += s.keys_size;
+    return size;
+}
+
+/* ---- instances: __dict__, values arrays, slots ---- */
+
+static void set_dict_owner(struct walker *w, uint32_t dict_ref, uint32_t owner_type)
+{
+    if (!dict_ref)
+        return;
+    struct heap_object *d = &w->h->objs[dict_ref - 1];
+    /* only real dicts become "dict of X" */
+    if (d->owner == 0 && d->type < w->h->ntypes && w->heap_is_dict[d->type])
+        d->owner = owner_type + 1;
+}
+
+/* Values of a shared-key instance (3.11+), keys from the class. */
+static void ref_values(struct walker *w, const struct tinfo *t, uint64_t values, int64_t capacity)
+{
+    struct dict_shape s;
+    if (dict_shape(w, t->cached_keys, 0, &s) != 0)
+        return;
+    int64_t n = s.nentries;
+    if (capacity >= 0 && capacity < n)
+        n = capacity;
+    ref_array(w, values, n);
+}
+
+/* The __dict__ and attribute values of obj; returns the owned bytes that
+ * sys.getsizeof leaves out (values arrays, inline values). */
+static uint32_t instance_dict(struct walker *w, uint64_t obj, const struct tinfo *t)
+{
+    uint32_t owner = t->heap_index;
+    uint32_t extra = 0;
+    int managed = (t->flags & TPF_MANAGED_DICT) && w->lay->idict != IDICT_DICTOFFSET;
+    if (managed) {
+        uint64_t word = field(w, obj - 24, 0);
+        switch (w->lay->idict) {
+        case IDICT_VALUES_BELOW: {
+            if (word) {
+                set_dict_owner(w, walker_ref(w, word), owner);
+                break;
+            }
+            uint64_t values = field(w, obj + (uint64_t)(int64_t)MANAGED_VALUES_OFFSET, 0);
+            if (values) {
+                uint8_t prefix = 0;
+                rd(w, values - 1, &prefix, 1);
+                struct dict_shape s;
+                if (dict_shape(w, t->cached_keys, 0, &s) == 0)
+                    extra = (uint32_t)(prefix + 8 * (s.nentries + s.usable));
+                ref_values(w, t, values, -1);
+            }
+            break;
+        }
+        case IDICT_TAGGED_BELOW:
+            if (word & 1) {
+                uint64_t values = word + 1;
+                uint8_t prefix = 0;
+                rd(w, values - 1, &prefix, 1);
+                struct dict_shape s;
+                if (dict_shape(w, t->cached_keys, 0, &s) == 0)
+                    extra = (uint32_t)(prefix + 8 * (s.nentries + s.usable));
+                ref_values(w, t, values, -1);
+            } else if (word) {
+                set_dict_owner(w, walker_ref(w, word), owner);
+            }
+            break;
+        case IDICT_INLINE_VALUES:
+            if (t->flags & TPF_INLINE_VALUES) {
+                uint64_t inl = obj + (uint64_t)t->basicsize;
+                uint8_t hdr[4] = {0};
+                if (rd(w, inl, hdr, 4) == 0) {
+                    int64_t capacity = hdr[0];
+                    extra = (uint32_t)(8 + 8 * capacity + round8(capacity));
+                    if (hdr[3])
+                        ref_values(w, t, inl + (uint64_t)WO(w, DICTVALUES_VALUES), capacity);
+                }
+            }
+            if (word)
+                set_dict_owner(w, walker_ref(w, word), owner);
+            break;
+        default:
+            break;
+        }
+        return extra;
+    }
+    if (t->dictoffset == 0 || (w->lay->idict != IDICT_DICTOFFSET && t->dictoffset == -1))
+        return 0;
+    int64_t off = t->dictoffset;
+    if (off < 0) {
+        int64_t n = ob_size(w, obj);
+        if (n < 0)
+            n = -n;
+        if (n > MAX_ITEMS)
+            return 0;
+        off += round8(t->basicsize + n * t->itemsize);
+    }
+    uint64_t d = field(w, obj + (uint64_t)off, 0);
+    if (d)
+        set_dict_owner(w, walker_ref(w, d), owner);
+    return 0;
+}
+
+/* Words in [from, to) of obj that point at valid objects. */
+static void conservative_scan(struct walker *w, uint64_t obj, int64_t from, int64_t to)
+{
+    if (to > from + MAX_SCAN_BYTES)
+        to = from + MAX_SCAN_BYTES;
+    if (to <= from)
+        return;
+    w->h->stats.conservative_scans++;
+    int64_t n = (to - from) / 8;
+    uint64_t words[MAX_SCAN_BYTES / 8];
+    const unsigned char *v = walker_view(w, obj + (uint64_t)from, (size_t)n * 8);
+    if (!v)
+        return;
+    memcpy(words, v, (size_t)n * 8);
+    for (int64_t i = 0; i < n; i++)
+        if (words[i] && words[i] != obj)
+            walker_maybe_ref(w, words[i]);
+}
+
+/* ---- frames and generators ---- */
+
+struct code_counts {
+    int64_t nlocalsplus, stacksize;   /* 3.11+: nlocalsplus; <=3.10: nlocals + cells + frees */
+};
+
+static int64_t tuple_len(struct walker *w, uint64_t tup)
+{
+    int64_t n = tup ? ob_size(w, tup) : 0;
+    return n < 0 || n > MAX_ITEMS ? 0 : n;
+}
+
+static struct code_counts code_counts(struct walker *w, uint64_t code)
+{
+    struct code_counts c = {0, 0};
+    int32_t v = 0;
+    if (!code)
+        return c;
+    if (rd(w, code + (uint64_t)WO(w, CODE_STACKSIZE), &v, 4) == 0 && v >= 0 && v < (1 << 20))
+        c.stacksize = v;
+    if (HAS(w, CODE_NLOCALSPLUS)) {
+        if (rd(w, code + (uint64_t)WO(w, CODE_NLOCALSPLUS), &v, 4) == 0 && v >= 0 && v < (1 << 20))
+            c.nlocalsplus = v;
+    } else {
+        if (rd(w, code + (uint64_t)WO(w, CODE_NLOCALS), &v, 4) == 0 && v >= 0 && v < (1 << 20))
+            c.nlocalsplus = v;
+        c.nlocalsplus += tuple_len(w, field(w, code, WO(w, CODE_CELLVARS))) +
+                         tuple_len(w, field(w, code, WO(w, CODE_FREEVARS)));
+    }
+    return c;
+}
+
+/* An interpreter frame (3.11+) owned by its generator or frame object:
+ * what _PyFrame_Traverse visits. */
+static void iframe_refs(struct walker *w, uint64_t f)
+{
+    uint64_t code = stackref(w, field(w, f, WO(w, IFRAME_CODE)));
+    walker_ref(w, code);
+    walker_ref(w, stackref(w, field(w, f, WO(w, IFRAME_FUNC))));
+    REF(w, f, IFRAME_LOCALS);
+    REF(w, f, IFRAME_FRAME_OBJ);
+    uint64_t localsplus = f + (uint64_t)WO(w, IFRAME_LOCALSPLUS);
+    int64_t n;
+    if (HAS(w, IFRAME_STACKTOP)) {
+        int32_t top = 0;
+        rd(w, f + (uint64_t)WO(w, IFRAME_STACKTOP), &top, 4);
+        n = top;
+    } else {
+        uint64_t sp = field(w, f, WO(w, IFRAME_STACKPOINTER));
+        n = sp >= localsplus ? (int64_t)((sp - localsplus) / 8) : 0;
+    }
+    struct code_counts c = code_counts(w, code);
+    if (n < 0 || n > c.nlocalsplus + c.stacksize)
+        n = c.nlocalsplus;
+    ref_slots(w, localsplus, n);
+}
+
+static int64_t frame_refs(struct walker *w, uint64_t obj)
+{
+    REF(w, obj, FRAME_BACK);
+    REF(w, obj, FRAME_TRACE);
+    if (HAS(w, FRAME_FRAME)) {                   /* 3.11+ */
+        REF(w, obj, FRAME_EXTRA_LOCALS);
+        REF(w, obj, FRAME_LOCALS_CACHE);
+        uint64_t f = field(w, obj, WO(w, FRAME_FRAME));
+        uint8_t owner = 0;
+        if (f == obj + (uint64_t)WO(w, FRAME_DATA) && rd(w, f + (uint64_t)WO(w, IFRAME_OWNER), &owner, 1) == 0 &&
+            owner == w->lay->frame_owned_by_frame_object)
+            iframe_refs(w, f);
+        struct code_counts c = code_counts(w, f ? stackref(w, field(w, f, WO(w, IFRAME_CODE))) : 0);
+        return WO(w, FRAME_DATA) + WO(w, IFRAME_LOCALSPLUS) + 8 * (c.nlocalsplus + c.stacksize);
+    }
+    uint64_t code = field(w, obj, WO(w, FRAME_CODE));
+    walker_ref(w, code);
+    REF(w, obj, FRAME_BUILTINS);
+    REF(w, obj, FRAME_GLOBALS);
+    REF(w, obj, FRAME_LOCALS);
+    struct code_counts c = code_counts(w, code);
+    uint64_t localsplus = obj + (uint64_t)WO(w, FRAME_LOCALSPLUS);
+    ref_array(w, localsplus, c.nlocalsplus);
+    uint64_t valuestack = field(w, obj, WO(w, FRAME_VALUESTACK));
+    int64_t depth = 0;
+    if (HAS(w, FRAME_STACKDEPTH)) {
+        int32_t d = 0;
+        rd(w, obj + (uint64_t)WO(w, FRAME_STACKDEPTH), &d, 4);
+        depth = d;
+    } else {
+        uint64_t top = field(w, obj, WO(w, FRAME_STACKTOP));
+        depth = top && top >= valuestack ? (int64_t)((top - valuestack) / 8) : 0;
+    }
+    if (depth > 0 && depth <= c.stacksize)
+        ref_array(w, valuestack, depth);
+    return WO(w, FRAME_SIZE) + 8 * (c.stacksize + c.nlocalsplus - 1);
+}
+
+static int64_t gen_refs(struct walker *w, uint64_t obj, const struct tinfo *t)
+{
+    REF(w, obj, GEN_NAME);
+    REF(w, obj, GEN_QUALNAME);
+    REF(w, obj, GEN_EXC_TYPE);
+    REF(w, obj, GEN_EXC_VALUE);
+    REF(w, obj, GEN_EXC_TRACEBACK);
+    REF(w, obj, GEN_ORIGIN_OR_FINALIZER);
+    REF(w, obj, GEN_CODE);
+    if (!HAS(w, GEN_IFRAME)) {                    /* <= 3.10 */
+        REF(w, obj, GEN_FRAME);
+        if (HAS(w, CORO_ORIGIN) && WO(w, CORO_ORIGIN) + 8 <= t->core_basicsize)
+            REF(w, obj, CORO_ORIGIN);
+        return t->basicsize;
+    }
+    int8_t state = 0;
+    rd(w, obj + (uint64_t)WO(w, GEN_FRAME_STATE), &state, 1);
+    uint64_t f = obj + (uint64_t)WO(w, GEN_IFRAME);
+    if (state < w->lay->gen_frame_cleared)
+        iframe_refs(w, f);
+    uint64_t code = HAS(w, GEN_CODE) ? field(w, obj, WO(w, GEN_CODE)) : stackref(w, field(w, f, WO(w, IFRAME_CODE)));
+    struct code_counts c = code_counts(w, code);
+    return WO(w, GEN_IFRAME) + WO(w, IFRAME_LOCALSPLUS) + 8 * (c.nlocalsplus + c.stacksize);
+}
+
+/* ---- code ---- */
+
+static int64_t code_refs(struct walker *w, uint64_t obj, const struct tinfo *t)
+{
+    static const enum offsets_field fields[] = {
+        OFF_CODE_CODE, OFF_CODE_CONSTS, OFF_CODE_NAMES, OFF_CODE_VARNAMES, OFF_CODE_FREEVARS,
+        OFF_CODE_CELLVARS, OFF_CODE_FILENAME, OFF_CODE_NAME, OFF_CODE_QUALNAME, OFF_CODE_LINETABLE,
+        OFF_CODE_EXCEPTIONTABLE, OFF_CODE_LOCALSPLUSNAMES, OFF_CODE_LOCALSPLUSKINDS, OFF_CODE_CACHED_CODE,
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        ref_field(w, obj, w->o[fields[i]]);
+    uint64_t cached = field(w, obj, WO(w, CODE_CACHED));    /* 3.12+: lazily made co_code, co_varnames, ... */
+    if (cached)
+        ref_array(w, cached, CO_CACHED_WORDS);
+    int64_t size;
+    if (HAS(w, CODE_LOCALSPLUSNAMES)) {
+        size = round8(generic_size(w, obj, t));
+    } else {
+        size = t->basicsize;
+        uint64_t cellvars = field(w, obj, WO(w, CODE_CELLVARS));
+        if (field(w, obj, WO(w, CODE_CELL2ARG)) && cellvars)
+            size += 8 * tuple_len(w, cellvars);
+        if (HAS(w, CODE_OPCACHE) && field(w, obj, WO(w, CODE_OPCACHE))) {
+            uint8_t n = 0;
+            rd(w, obj + (uint64_t)WO(w, CODE_OPCACHE_SIZE), &n, 1);
+            uint64_t co_code = field(w, obj, WO(w, CODE_CODE));
+            size += (co_code ? ob_size(w, co_code) / 2 : 0) + OPCACHE_ENTRY_SIZE * n;
+        }
+    }
+    uint64_t extra = field(w, obj, WO(w, CODE_EXTRA));
+    if (extra) {
+        int64_t n = (int64_t)field(w, extra, 0);
+        if (n > 0 && n < (1 << 16))
+            size += CODE_EXTRA_HEADER + 8 * (n - 1);
+    }
+    return size;
+}
+
+/* ---- types ---- */
+
+static int64_t type_refs(struct walker *w, uint64_t obj)
+{
+    struct tinfo *self = types_get(w, obj, 0);
+    uint64_t flags = self && self->valid ? self->flags : 0;
+    REF(w, obj, TYPE_MRO);
+    REF(w, obj, TYPE_BASES);
+    REF(w, obj, TYPE_BASE);
+    REF(w, obj, TYPE_CACHE);
+    REF(w, obj, TYPE_DICT);
+    uint64_t sub = field(w, obj, WO(w, TYPE_SUBCLASSES));
+    if (sub > 4096)                 /* 3.12+ static builtin types keep an index here */
+        walker_ref(w, sub);
+    if (!(flags & TPF_HEAPTYPE))
+        return WO(w, TYPE_SIZE);
+    REF(w, obj, HEAPTYPE_NAME);
+    REF(w, obj, HEAPTYPE_QUALNAME);
+    REF(w, obj, HEAPTYPE_SLOTS);
+    REF(w, obj, HEAPTYPE_MODULE);
+    int64_t size = WO(w, HEAPTYPE_SIZE);
+    struct dict_shape s;
+    uint64_t keys = field(w, obj, WO(w, HEAPTYPE_CACHED_KEYS));
+    if (keys && dict_shape(w, keys, 0, &s) == 0)
+        size += s.keys_size;
+    return size;
+}
+
+/* ---- sys.getsizeof's header bytes ---- */
+
+static int64_t header_bytes(struct walker *w, uint64_t obj, const struct tinfo *t)
+{
+    int gc = (t->flags & TPF_HAVE_GC) != 0;
+    int64_t gch = WO(w, GCHEAD_SIZE);
+    switch (w->lay->header_rule) {
+    case HDR_IF_OBJECT_IS_GC:
+        if (gc && t->layout == LK_TYPE) {       /* type.tp_is_gc: only heap types have a GC header */
+            struct tinfo *self = types_get(w, obj, 0);
+            gc = self && self->valid && (self->flags & TPF_HEAPTYPE);
+        }
+        return gc ? gch : 0;
+    case HDR_TYPE_FLAGS_DICT:
+        return (gc ? gch : 0) + ((t->flags & TPF_MANAGED_DICT) ? 16 : 0);
+    case HDR_STATIC_TYPES_BARE:
+        if (t->addr == w->type_type) {
+            struct tinfo *self = types_get(w, obj, 0);
+            if (self && self->valid && !(self->flags & TPF_HEAPTYPE))
+                return 0;
+        }
+        /* fall through */
+    case HDR_TYPE_FLAGS_PREHEADER:
+        return (gc ? gch : 0) + ((t->flags & (TPF_MANAGED_DICT | TPF_MANAGED_WEAKREF)) ? 16 : 0);
+    }
+    return 0;
+}
+
+/* ---- the dispatcher ---- */
+
+void decode_object(struct walker *w, uint64_t obj, struct tinfo t, uint64_t *size_out, uint32_t *extra_out)
+{
+    int64_t size = generic_size(w, obj, &t);
+    uint32_t extra = 0;
+    switch (t.layout) {
+    case LK_OBJECT:
+    case LK_BYTES:
+        break;
+    case LK_INT:
+        size = int_size(w, obj);
+        break;
+    case LK_STR:
+        size = str_size(w, obj);
+        break;
+    case LK_BYTEARRAY: {
+        int64_t alloc = (int64_t)field(w, obj, WO(w, BYTEARRAY_ALLOC));
+        if (alloc < 0 || alloc > (1ll << 40))
+            alloc = 0;
+        size = t.basicsize + (HAS(w, BYTEARRAY_BYTES_OBJECT) ? (alloc ? 33 + alloc : 0) : alloc);
+        break;
+    }
+    case LK_TUPLE: {
+        int64_t n = ob_size(w, obj);
+        ref_array(w, obj + (uint64_t)WO(w, TUPLE_ITEM), n);
+        break;
+    }
+    case LK_LIST: {
+        int64_t n = ob_size(w, obj), alloc = (int64_t)field(w, obj, WO(w, LIST_ALLOCATED));
+        if (alloc >= 0 && alloc <= MAX_ITEMS)
+            size = t.basicsize + 8 * alloc;
+        if (n <= alloc)
+            ref_array(w, field(w, obj, WO(w, LIST_ITEM)), n);
+        break;
+    }
+    case LK_DICT:
+    case LK_DEFDICT:
+    case LK_ODICT:
+        size = dict_refs(w, obj, &t);
+        if (t.layout == LK_DEFDICT)
+            REF(w, obj, DEFDICT_FACTORY);
+        if (t.layout == LK_ODICT) {
+            REF(w, obj, ODICT_INST_DICT);
+            int64_t fast = (int64_t)field(w, obj, WO(w, ODICT_FAST_NODES_SIZE));
+            int64_t used = (int64_t)field(w, obj, WO(w, DICT_USED));
+            if (fast > 0 && fast < MAX_ITEMS)
+                size += 8 * fast;
+            if (field(w, obj, WO(w, ODICT_FIRST)) && used > 0 && used < MAX_ITEMS)
+                size += ODICT_NODE_SIZE * used;
+        }
+        break;
+    case LK_SET: {
+        int64_t mask = (int64_t)field(w, obj, WO(w, SET_MASK));
+        uint64_t table = field(w, obj, WO(w, SET_TABLE));
+        if (mask < 0 || mask >= MAX_ITEMS || !table)
+            break;
+        if (table != obj + (uint64_t)WO(w, SET_SMALLTABLE))
+            size = t.basicsize + SETENTRY_SIZE * (mask + 1);
+        else
+            size = t.basicsize;
+        for (int64_t i = 0; i <= mask; i++) {
+            uint64_t key = field(w, table + (uint64_t)i * SETENTRY_SIZE, 0);
+            if (key && key != w->set_dummy)
+                walker_ref(w, key);
+        }
+        break;
+    }
+    case LK_TYPE:
+        size = type_refs(w, obj);
+        break;
+    case LK_MODULE:
+        REF(w, obj, MODULE_DICT);
+        REF(w, obj, MODULE_NAME);
+        break;
+    case LK_FUNCTION: {
+        static const enum offsets_field fields[] = {
+            OFF_FUNC_CODE, OFF_FUNC_GLOBALS, OFF_FUNC_BUILTINS, OFF_FUNC_NAME, OFF_FUNC_QUALNAME,
+            OFF_FUNC_DEFAULTS, OFF_FUNC_KWDEFAULTS, OFF_FUNC_CLOSURE, OFF_FUNC_DOC, OFF_FUNC_DICT,
+            OFF_FUNC_MODULE, OFF_FUNC_ANNOTATIONS, OFF_FUNC_ANNOTATE, OFF_FUNC_TYPEPARAMS,
+        };
+        for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+            ref_field(w, obj, w->o[fields[i]]);
+        break;
+    }
+    case LK_CODE:
+        size = code_refs(w, obj, &t);
+        break;
+    case LK_CELL:
+        REF(w, obj, CELL_REF);
+        break;
+    case LK_METHOD:
+        REF(w, obj, METHOD_FUNC);
+        REF(w, obj, METHOD_SELF);
+        break;
+    case LK_CFUNCTION:
+        REF(w, obj, CFUNC_SELF);
+        REF(w, obj, CFUNC_MODULE);
+        if (HAS(w, CMETHOD_CLASS) && WO(w, CMETHOD_CLASS) + 8 <= t.core_basicsize)
+            REF(w, obj, CMETHOD_CLASS);
+        break;
+    case LK_CLASSMETHOD:
+        REF(w, obj, CLASSMETHOD_CALLABLE);
+        REF(w, obj, CLASSMETHOD_DICT);
+        break;
+    case LK_STATICMETHOD:
+        REF(w, obj, STATICMETHOD_CALLABLE);
+        REF(w, obj, STATICMETHOD_DICT);
+        break;
+    case LK_PROPERTY:
+        REF(w, obj, PROPERTY_GET);
+        REF(w, obj, PROPERTY_SET);
+        REF(w, obj, PROPERTY_DEL);
+        REF(w, obj, PROPERTY_DOC);
+        REF(w, obj, PROPERTY_NAME);
+        break;
+    case LK_DESCR:
+        REF(w, obj, DESCR_TYPE);
+        REF(w, obj, DESCR_NAME);
+        REF(w, obj, DESCR_QUALNAME);
+        break;
+    case LK_FRAME:
+        size = frame_refs(w, obj);
+        break;
+    case LK_GEN:
+        size = gen_refs(w, obj, &t);
+        break;
+    case LK_WEAKREF:                              /* wr_object is not a strong reference */
+        REF(w, obj, WEAKREF_CALLBACK);
+        break;
+    case LK_RANGE:
+        REF(w, obj, RANGE_START);
+        REF(w, obj, RANGE_STOP);
+        REF(w, obj, RANGE_STEP);
+        REF(w, obj, RANGE_LENGTH);
+        break;
+    case LK_SLICE:
+        REF(w, obj, SLICE_START);
+        REF(w, obj, SLICE_STOP);
+        REF(w, obj, SLICE_STEP);
+        break;
+    case LK_MEMORYVIEW:
+        REF(w, obj, MEMORYVIEW_MBUF);
+        break;
+    case LK_MANAGEDBUF:
+        REF(w, obj, MANAGEDBUF_OBJ);
+        break;
+    case LK_ARRAY: {
+        int64_t alloc = (int64_t)field(w, obj, ARRAY_ALLOCATED);
+        uint64_t descr = field(w, obj, ARRAY_DESCR);
+        int32_t isz = 0;
+        if (descr && rd(w, descr + ARRAYDESCR_ITEMSIZE, &isz, 4) == 0 && isz > 0 && isz <= 16 && alloc >= 0 &&
+            alloc < MAX_ITEMS)
+            size = t.basicsize + alloc * isz;
+        break;
+    }
+    case LK_DEQUE: {
+        int64_t n = ob_size(w, obj), left = (int64_t)field(w, obj, WO(w, DEQUE_LEFTINDEX));
+        uint64_t block = field(w, obj, WO(w, DEQUE_LEFTBLOCK));
+        if (n < 0 || n > MAX_ITEMS || left < 0 || left >= DEQUE_BLOCKLEN)
+            break;
+        size = t.basicsize + DEQUE_BLOCK_SIZE * ((left + n + DEQUE_BLOCKLEN - 1) / DEQUE_BLOCKLEN);
+        for (int64_t done = 0; done < n && block;) {
+            int64_t take = DEQUE_BLOCKLEN - left < n - done ? DEQUE_BLOCKLEN - left : n - done;
+            ref_array(w, block + 8 + (uint64_t)left * 8, take);
+            done += take;
+            left = 0;
+            block = field(w, block, DEQUE_BLOCK_RIGHTLINK);
+        }
+        break;
+    }
+    case LK_COUNT:
+        break;
+    }
+    /* What a subclass or a type without a decoder adds to its base. */
+    if (!t.is_core) {
+        if (t.flags & TPF_HEAPTYPE)
+            walker_ref(w, t.addr);
+        for (uint32_t i = 0; i < t.nmembers; i++)
+            ref_field(w, obj, t.members[i]);
+        if (t.basicsize > t.core_basicsize)
+            conservative_scan(w, obj, t.core_basicsize, t.basicsize);
+        if (t.layout == LK_OBJECT && t.itemsize == 8)
+            conservative_scan(w, obj, t.basicsize, t.basicsize + 8 * ob_size(w, obj));
+    }
+    extra = instance_dict(w, obj, &t);
+    *size_out = (uint64_t)(size > 0 ? size : 0) + (uint64_t)header_bytes(w, obj, &t);
+    *extra_out = extra;
+}

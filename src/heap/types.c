@@ -1,0 +1,408 @@
+/* types.c - the type registry of the heap walk: which addresses are type
+ * objects, what each is called, and how its instances are laid out.
+ *
+ * A type is accepted only if it looks like one from every side: a positive
+ * refcount, the READY flag, sane sizes, a readable name, and a metatype that
+ * is itself an accepted type descending from `type`. Layouts come from the
+ * nearest base whose address matches a known type (found by ELF symbol, or
+ * for the few that live in extension modules by their dotted tp_name).
+ * Kinds are named as users see them: tp_name for static types
+ * ("collections.OrderedDict"), module.qualname for heap types
+ * ("app.models.Order"), and builtins without a prefix. */
+#include "walker.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define MAX_TYPE_DEPTH   64       /* metatype and base chains */
+#define MAX_NAME         256
+#define MAX_MEMBERS      4096     /* PyMemberDef entries read per type */
+#define MAX_DICT_ENTRIES (1u << 30)
+
+static const struct {
+    const char *symbol;       /* exported PyTypeObject, or NULL */
+    const char *tp_name;      /* for types only found by name */
+    enum layout_kind layout;
+} known_types[] = {
+    {"PyBaseObject_Type", NULL, LK_OBJECT},
+    {"PyLong_Type", NULL, LK_INT},
+    {"PyBool_Type", NULL, LK_INT},
+    {"PyUnicode_Type", NULL, LK_STR},
+    {"PyBytes_Type", NULL, LK_BYTES},
+    {"PyByteArray_Type", NULL, LK_BYTEARRAY},
+    {"PyTuple_Type", NULL, LK_TUPLE},
+    {"PyList_Type", NULL, LK_LIST},
+    {"PyDict_Type", NULL, LK_DICT},
+    {"PySet_Type", NULL, LK_SET},
+    {"PyFrozenSet_Type", NULL, LK_SET},
+    {"PyType_Type", NULL, LK_TYPE},
+    {"PyModule_Type", NULL, LK_MODULE},
+    {"PyFunction_Type", NULL, LK_FUNCTION},
+    {"PyCode_Type", NULL, LK_CODE},
+    {"PyCell_Type", NULL, LK_CELL},
+    {"PyMethod_Type", NULL, LK_METHOD},
+    {"PyCFunction_Type", NULL, LK_CFUNCTION},
+    {"PyCMethod_Type", NULL, LK_CFUNCTION},
+    {"PyClassMethod_Type", NULL, LK_CLASSMETHOD},
+    {"PyStaticMethod_Type", NULL, LK_STATICMETHOD},
+    {"PyProperty_Type", NULL, LK_PROPERTY},
+    {"PyMemberDescr_Type", NULL, LK_DESCR},
+    {"PyGetSetDescr_Type", NULL, LK_DESCR},
+    {"PyMethodDescr_Type", NULL, LK_DESCR},
+    {"PyWrapperDescr_Type", NULL, LK_DESCR},
+    {"PyClassMethodDescr_Type", NULL, LK_DESCR},
+    {"PyFrame_Type", NULL, LK_FRAME},
+    {"PyGen_Type", NULL, LK_GEN},
+    {"PyCoro_Type", NULL, LK_GEN},
+    {"PyAsyncGen_Type", NULL, LK_GEN},
+    {"_PyWeakref_RefType", NULL, LK_WEAKREF},
+    {"_PyWeakref_ProxyType", NULL, LK_WEAKREF},
+    {"_PyWeakref_CallableProxyType", NULL, LK_WEAKREF},
+    {"PyRange_Type", NULL, LK_RANGE},
+    {"PySlice_Type", NULL, LK_SLICE},
+    {"PyMemoryView_Type", NULL, LK_MEMORYVIEW},
+    {"_PyManagedBuffer_Type", NULL, LK_MANAGEDBUF},
+    {"PyODict_Type", NULL, LK_ODICT},
+    {NULL, "collections.deque", LK_DEQUE},
+    {NULL, "collections.defaultdict", LK_DEFDICT},
+    {NULL, "array.array", LK_ARRAY},
+};
+#define NKNOWN (sizeof known_types / sizeof known_types[0])
+
+void types_init(struct walker *w)
+{
+    w->ncore = 0;
+    for (size_t i = 0; i < NKNOWN && w->ncore < 64; i++) {
+        uint64_t addr;
+        if (known_types[i].symbol && elf_file_symbol(&w->p->elf, known_types[i].symbol, &addr, NULL)) {
+            w->core_addr[w->ncore] = addr;
+            w->core_layout[w->ncore++] = known_types[i].layout;
+        }
+    }
+    w->type_type = w->p->type_type_addr;
+    uint64_t dummy_var;
+    if (elf_file_symbol(&w->p->elf, "_PySet_Dummy", &dummy_var, NULL))
+        rd64(w, dummy_var, &w->set_dummy);
+}
+
+static int core_layout_of(const struct walker *w, uint64_t addr, const char *tp_name, enum layout_kind *lk)
+{
+    for (size_t i = 0; i < w->ncore; i++)
+        if (w->core_addr[i] == addr) {
+            *lk = w->core_layout[i];
+            return 1;
+        }
+    for (size_t i = 0; i < NKNOWN; i++)
+        if (known_types[i].tp_name && strcmp(known_types[i].tp_name, tp_name) == 0) {
+            *lk = known_types[i].layout;
+            return 1;
+        }
+    return 0;
+}
+
+/* ---- strings and dicts, as far as naming types needs them ---- */
+
+int str_utf8(struct walker *w, uint64_t addr, char *out, size_t cap)
+{
+    uint64_t hdr[2];
+    if (cap == 0 || rd(w, addr, hdr, sizeof hdr) != 0)
+        return -1;
+    struct tinfo *t = types_get(w, hdr[1], 1);
+    if (!t || !t->valid || t->layout != LK_STR)
+        return -1;
+    uint8_t state;
+    int64_t length;
+    if (rd(w, addr + (uint64_t)WO(w, ASCII_STATE), &state, 1) != 0 ||
+        rd(w, addr + (uint64_t)WO(w, ASCII_LENGTH), &length, 8) != 0 || length < 0)
+        return -1;
+    unsigned kind = (state >> 2) & 7, compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
+    if (kind != 1 && kind != 2 && kind != 4)
+        return -1;
+    uint64_t data = compact ? addr + (uint64_t)(ascii ? WO(w, ASCII_SIZE) : WO(w, COMPACT_SIZE))
+                            : field(w, addr, WO(w, UNICODE_DATA));
+    size_t n = 0;
+    int64_t take = length < (int64_t)cap ? length : (int64_t)cap;
+    const unsigned char *d = data ? walker_view(w, data, (size_t)take * kind) : NULL;
+    if (!d)
+        return -1;
+    for (int64_t i = 0; i < take; i++) {
+        uint32_t c = kind == 1 ? d[i] : kind == 2 ? (uint32_t)(d[2 * i] | d[2 * i + 1] << 8)
+                   : (uint32_t)(d[4 * i] | d[4 * i + 1] << 8 | d[4 * i + 2] << 16 | (uint32_t)d[4 * i + 3] << 24);
+        unsigned char enc[4];
+        size_t len;
+        if (c < 0x80) { enc[0] = (unsigned char)c; len = 1; }
+        else if (c < 0x800) { enc[0] = (unsigned char)(0xC0 | c >> 6); enc[1] = (unsigned char)(0x80 | (c & 0x3F)); len = 2; }
+        else if (c < 0x10000) { enc[0] = (unsigned char)(0xE0 | c >> 12); enc[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+                                enc[2] = (unsigned char)(0x80 | (c & 0x3F)); len = 3; }
+        else { enc[0] = (unsigned char)(0xF0 | (c >> 18 & 7)); enc[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
+               enc[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3F)); enc[3] = (unsigned char)(0x80 | (c & 0x3F)); len = 4; }
+        if (n + len >= cap)
+            break;
+        memcpy(out + n, enc, len);
+        n += len;
+    }
+    out[n] = '\0';
+    return (int)n;
+}
+
+uint64_t dict_get_str(struct walker *w, uint64_t dict_addr, const char *key)
+{
+    uint64_t keys = field(w, dict_addr, WO(w, DICT_KEYS));
+    uint64_t values = field(w, dict_addr, WO(w, DICT_VALUES));
+    int64_t nentries;
+    if (!keys || rd(w, keys + (uint64_t)WO(w, DICTKEYS_NENTRIES), &nentries, 8) != 0 ||
+        nentries < 0 || nentries > (int64_t)MAX_DICT_ENTRIES)
+        return 0;
+    uint64_t entries;
+    size_t esize, koff, voff;
+    if (HAS(w, DICTKEYS_SIZE)) {
+        int64_t size;
+        if (rd(w, keys + (uint64_t)WO(w, DICTKEYS_SIZE), &size, 8) != 0 || size <= 0 || size > (1ll << 40))
+            return 0;
+        int width = size <= 0xff ? 1 : size <= 0xffff ? 2 : size <= 0xffffffffll ? 4 : 8;
+        entries = keys + (uint64_t)WO(w, DICTKEYS_INDICES) + (uint64_t)(width * size);
+        esize = DICT_ENTRY_GENERAL, koff = 8, voff = 16;
+    } else {
+        uint8_t lb[3];
+        if (rd(w, keys + (uint64_t)WO(w, DICTKEYS_LOG2_SIZE), lb, 3) != 0 || lb[1] > 40)
+            return 0;
+        entries = keys + (uint64_t)WO(w, DICTKEYS_INDICES) + (1ull << lb[1]);
+        int general = lb[2] == 0;
+        esize = general ? DICT_ENTRY_GENERAL : DICT_ENTRY_UNICODE;
+        koff = general ? 8 : 0;
+        voff = general ? 16 : 8;
+    }
+    uint64_t vbase = values ? values + (uint64_t)(HAS(w, DICTVALUES_VALUES) ? WO(w, DICTVALUES_VALUES) : 0) : 0;
+    size_t klen = strlen(key);
+    char buf[MAX_NAME];
+    for (int64_t i = 0; i < nentries && i < 4096; i++) {
+        uint64_t k = field(w, entries + (uint64_t)i * esize, (int64_t)koff);
+        if (!k || str_utf8(w, k, buf, sizeof buf) != (int)klen || memcmp(buf, key, klen) != 0)
+            continue;
+        return vbase ? field(w, vbase, 8 * i) : field(w, entries + (uint64_t)i * esize, (int64_t)voff);
+    }
+    return 0;
+}
+
+/* ---- the registry ---- */
+
+static uint64_t type_hash(uint64_t addr, size_t mask)
+{
+    return ((addr >> 3) * 0x9E3779B97F4A7C15ull >> 17) & mask;
+}
+
+static struct tinfo *lookup(struct walker *w, uint64_t addr)
+{
+    if (!w->type_slots)
+        return NULL;
+    for (size_t i = type_hash(addr, w->type_mask);; i = (i + 1) & w->type_mask) {
+        uint32_t s = w->type_slots[i];
+        if (!s)
+            return NULL;
+        if (w->types[s - 1].addr == addr)
+            return &w->types[s - 1];
+    }
+}
+
+static int grow_slots(struct walker *w)
+{
+    size_t n = w->type_mask ? (w->type_mask + 1) * 2 : 1024;
+    uint32_t *slots = calloc(n, sizeof *slots);
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < w->ntinfo; i++) {
+        size_t j = type_hash(w->types[i].addr, n - 1);
+        while (slots[j])
+            j = (j + 1) & (n - 1);
+        slots[j] = (uint32_t)(i + 1);
+    }
+    free(w->type_slots);
+    w->type_slots = slots;
+    w->type_mask = n - 1;
+    return 0;
+}
+
+/* Add an entry (not yet valid) for addr; NULL on out-of-memory. */
+static struct tinfo *add(struct walker *w, uint64_t addr)
+{
+    if ((w->ntinfo + 1) * 2 > w->type_mask + 1 && grow_slots(w) != 0)
+        return NULL;
+    if (w->ntinfo == w->cap_tinfo) {
+        size_t cap = w->cap_tinfo ? w->cap_tinfo * 2 : 256;
+        struct tinfo *nt = realloc(w->types, cap * sizeof *nt);
+        if (!nt)
+            return NULL;
+        w->types = nt;
+        w->cap_tinfo = cap;
+    }
+    struct tinfo *t = &w->types[w->ntinfo++];
+    memset(t, 0, sizeof *t);
+    t->addr = addr;
+    size_t j = type_hash(addr, w->type_mask);
+    while (w->type_slots[j])
+        j = (j + 1) & w->type_mask;
+    w->type_slots[j] = (uint32_t)w->ntinfo;
+    return t;
+}
+
+static int name_ok(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 0;
+    return 1;
+}
+
+/* The kind name of a heap type: module.qualname (no prefix for builtins). */
+static void heap_type_name(struct walker *w, uint64_t addr, uint64_t tp_dict, const char *tp_name,
+                           char *out, size_t cap)
+{
+    char module[MAX_NAME], qualname[MAX_NAME];
+    uint64_t mod = tp_dict ? dict_get_str(w, tp_dict, "__module__") : 0;
+    uint64_t qual = field(w, addr, WO(w, HEAPTYPE_QUALNAME));
+    if (!qual || str_utf8(w, qual, qualname, sizeof qualname) <= 0)
+        snprintf(qualname, sizeof qualname, "%s", tp_name);
+    if (!mod || str_utf8(w, mod, module, sizeof module) <= 0 || strcmp(module, "builtins") == 0)
+        snprintf(out, cap, "%s", qualname);
+    else
+        snprintf(out, cap, "%s.%s", module, qualname);
+}
+
+static void collect_members(struct walker *w, struct tinfo *t, uint64_t members)
+{
+    for (int i = 0; members && i < MAX_MEMBERS; i++) {
+        unsigned char m[MEMBERDEF_SIZE];
+        if (rd(w, members + (uint64_t)i * MEMBERDEF_SIZE, m, sizeof m) != 0)
+            return;
+        uint64_t name;
+        int32_t type;
+        int64_t off;
+        memcpy(&name, m, 8);
+        memcpy(&type, m + MEMBERDEF_TYPE, 4);
+        memcpy(&off, m + MEMBERDEF_OFFSET, 8);
+        if (!name)
+            return;
+        if ((type != MEMBER_T_OBJECT && type != MEMBER_T_OBJECT_EX) || off < 16 || off + 8 > t->basicsize)
+            continue;
+        int64_t *nm = realloc(t->members, (t->nmembers + 1) * sizeof *nm);
+        if (!nm)
+            return;
+        t->members = nm;
+        t->members[t->nmembers++] = off;
+    }
+}
+
+static int register_heap_type(struct walker *w, struct tinfo *t, const char *name, int is_heap)
+{
+    if (w->h->ntypes == w->cap_types) {
+        size_t cap = w->cap_types ? w->cap_types * 2 : 256;
+        struct heap_type *nt = realloc(w->h->types, cap * sizeof *nt);
+        if (!nt)
+            return -1;
+        w->h->types = nt;
+        unsigned char *nl = realloc(w->heap_is_dict, cap);
+        if (!nl)
+            return -1;
+        w->heap_is_dict = nl;
+        w->cap_types = cap;
+    }
+    char *copy = strdup(name);
+    if (!copy)
+        return -1;
+    t->heap_index = (uint32_t)w->h->ntypes;
+    w->heap_is_dict[w->h->ntypes] = t->layout == LK_DICT && t->is_core;
+    w->h->types[w->h->ntypes++] = (struct heap_type){t->addr, copy, is_heap};
+    return 0;
+}
+
+struct tinfo *types_get(struct walker *w, uint64_t addr, int depth)
+{
+    struct tinfo *t = lookup(w, addr);
+    if (t)
+        return t;
+    if (!(t = add(w, addr))) {
+        w->oom = 1;
+        return NULL;
+    }
+    size_t idx = (size_t)(t - w->types);     /* t moves if the registry grows below */
+    if (depth > MAX_TYPE_DEPTH || addr == 0 || addr % 8 != 0)
+        return t;
+    int64_t tsize = WO(w, TYPE_SIZE);
+    unsigned char buf[512];
+    if (tsize <= 0 || tsize > (int64_t)sizeof buf || rd(w, addr, buf, (size_t)tsize) != 0)
+        return t;
+#define TF(f) ({ uint64_t v_; memcpy(&v_, buf + WO(w, f), 8); v_; })
+    int64_t refcnt = (int64_t)TF(OBJECT_REFCNT);
+    uint64_t meta = TF(OBJECT_TYPE), flags = TF(TYPE_FLAGS), name_ptr = TF(TYPE_NAME), base = TF(TYPE_BASE);
+    int64_t basicsize = (int64_t)TF(TYPE_BASICSIZE), itemsize = (int64_t)TF(TYPE_ITEMSIZE);
+    int64_t dictoffset = (int64_t)TF(TYPE_DICTOFFSET);
+    uint64_t tp_dict = TF(TYPE_DICT), tp_members = TF(TYPE_MEMBERS);
+#undef TF
+    char name[MAX_NAME];
+    if (refcnt <= 0 || !(flags & TPF_READY) || basicsize < 16 || basicsize > (1 << 20) || itemsize < 0 ||
+        itemsize > (1 << 16) || memsrc_read_cstr(w->mem, name_ptr, name, sizeof name, NULL) != PHS_OK ||
+        !name_ok(name))
+        return &w->types[idx];
+    /* The metatype must be `type` or an accepted type that derives from it. */
+    if (addr != w->type_type) {
+        struct tinfo *m = types_get(w, meta, depth + 1);
+        if (!m || !m->valid || !(m->flags & TPF_TYPE_SUBCLASS))
+            return m ? &w->types[idx] : NULL;
+    } else if (meta != addr) {
+        return &w->types[idx];
+    }
+    /* The layout: this type's own if known, else its base's. */
+    enum layout_kind lk = LK_OBJECT;
+    int is_core = core_layout_of(w, addr, name, &lk);
+    int64_t core_basicsize = basicsize;
+    int64_t *members = NULL;
+    uint32_t nmembers = 0;
+    if (!is_core) {
+        if (!base)
+            return &w->types[idx];          /* only object has no base, and object is known */
+        struct tinfo *b = types_get(w, base, depth + 1);
+        if (!b || !b->valid)
+            return b ? &w->types[idx] : NULL;
+        lk = b->layout;
+        core_basicsize = b->core_basicsize;
+        if (b->nmembers) {
+            members = malloc(b->nmembers * sizeof *members);
+            if (!members) {
+                w->oom = 1;
+                return NULL;
+            }
+            memcpy(members, b->members, b->nmembers * sizeof *members);
+            nmembers = b->nmembers;
+        }
+    }
+    t = &w->types[idx];
+    t->flags = flags;
+    t->basicsize = basicsize;
+    t->itemsize = itemsize;
+    t->dictoffset = dictoffset;
+    t->layout = lk;
+    t->is_core = is_core;
+    t->core_basicsize = core_basicsize;
+    t->members = members;
+    t->nmembers = nmembers;
+    int is_heap = (flags & TPF_HEAPTYPE) != 0;
+    if (is_heap)
+        t->cached_keys = field(w, addr, WO(w, HEAPTYPE_CACHED_KEYS));
+    if (!is_core)
+        collect_members(w, t, tp_members);
+    char kind[2 * MAX_NAME];
+    if (is_heap)
+        heap_type_name(w, addr, tp_dict, name, kind, sizeof kind);
+    else
+        snprintf(kind, sizeof kind, "%s", name);
+    t = &w->types[idx];
+    if (register_heap_type(w, t, kind, is_heap) != 0) {
+        w->oom = 1;
+        return NULL;
+    }
+    t->valid = 1;
+    return t;
+}

@@ -1,0 +1,130 @@
+/* walker.h - what the three parts of the heap walk share (private to
+ * src/heap/): the walker state, bounded reads of the copy, the type
+ * registry (types.c) and the per-layout decoders (decode.c); walk.c drives
+ * them. */
+#ifndef PYHEAPSCOPE_WALKER_H
+#define PYHEAPSCOPE_WALKER_H
+
+#include <string.h>
+
+#include "pyheapscope/heap.h"
+#include "pyheapscope/layout.h"
+
+/* How an object's own memory is laid out, decided by the nearest type in
+ * its base chain that pyheapscope knows. */
+enum layout_kind {
+    LK_OBJECT, LK_INT, LK_STR, LK_BYTES, LK_BYTEARRAY, LK_TUPLE, LK_LIST, LK_DICT, LK_SET,
+    LK_TYPE, LK_MODULE, LK_FUNCTION, LK_CODE, LK_CELL, LK_METHOD, LK_CFUNCTION, LK_CLASSMETHOD,
+    LK_STATICMETHOD, LK_PROPERTY, LK_DESCR, LK_FRAME, LK_GEN, LK_WEAKREF, LK_RANGE, LK_SLICE,
+    LK_MEMORYVIEW, LK_MANAGEDBUF, LK_ARRAY, LK_DEQUE, LK_DEFDICT, LK_ODICT,
+    LK_COUNT
+};
+
+/* Everything the walk knows about one type object. */
+struct tinfo {
+    uint64_t addr;
+    int valid;                /* 0: not a type object; references to its instances are skipped */
+    uint32_t heap_index;      /* index in heap.types when valid */
+    uint64_t flags;
+    int64_t basicsize, itemsize, dictoffset;
+    uint64_t cached_keys;     /* ht_cached_keys of a heap type */
+    enum layout_kind layout;
+    int is_core;              /* this type itself has the decoder (not a subclass) */
+    int64_t core_basicsize;   /* tp_basicsize of the nearest known base */
+    int64_t *members;         /* offsets of object members (slots) along the chain */
+    uint32_t nmembers;
+};
+
+struct walker {
+    struct py_process *p;
+    const int64_t *o;         /* p->off.v */
+    const struct py_layout *lay;
+    struct memsrc *mem;
+    struct snapshot *snap;    /* fast path; may be NULL */
+    struct heap *h;
+    size_t cap_objs, cap_types;
+    unsigned char *heap_is_dict;  /* per heap.types entry: exactly dict (can be "dict of X") */
+
+    uint32_t *visited;        /* open addressing: 1 + index into h->objs, 0 empty */
+    size_t visited_mask;
+
+    uint64_t *stack;
+    size_t nstack, cap_stack;
+
+    struct tinfo *types;      /* every type address looked at, valid or not */
+    size_t ntinfo, cap_tinfo;
+    uint32_t *type_slots;     /* open addressing: 1 + index into types */
+    size_t type_mask;
+
+    uint64_t core_addr[64];   /* known types found by symbol */
+    enum layout_kind core_layout[64];
+    size_t ncore;
+    uint64_t set_dummy;       /* the set's dummy key */
+    uint64_t type_type;       /* PyType_Type */
+
+    unsigned char *scratch;   /* for reads that the copy cannot serve in place */
+    size_t cap_scratch;
+    int oom;
+};
+
+#define WO(w, f) ((w)->o[OFF_##f])
+#define HAS(w, f) ((w)->o[OFF_##f] != OFFSET_ABSENT)
+
+/* Copy len bytes at addr into buf. 0 on success, -1 if unreadable. */
+static inline int rd(struct walker *w, uint64_t addr, void *buf, size_t len)
+{
+    if (w->snap) {
+        const unsigned char *q = snapshot_ptr(w->snap, addr, len);
+        if (q) {
+            memcpy(buf, q, len);
+            return 0;
+        }
+    }
+    return memsrc_read(w->mem, addr, buf, len, NULL) == PHS_OK ? 0 : -1;
+}
+
+static inline int rd64(struct walker *w, uint64_t addr, uint64_t *v)
+{
+    return rd(w, addr, v, 8);
+}
+
+/* A word at obj+off, or 0 if the field is absent or unreadable. */
+static inline uint64_t field(struct walker *w, uint64_t obj, int64_t off)
+{
+    uint64_t v = 0;
+    if (off == OFFSET_ABSENT || rd64(w, obj + (uint64_t)off, &v) != 0)
+        return 0;
+    return v;
+}
+
+/* A view of len bytes at addr: in the copy if possible, else read into the
+ * walker's scratch buffer (valid until the next call). NULL if unreadable. */
+const unsigned char *walker_view(struct walker *w, uint64_t addr, size_t len);
+
+/* Follow a reference: count the object it leads to once and queue it.
+ * Pointers that do not lead to a valid object are skipped and counted.
+ * Returns the object's index + 1, or 0. */
+uint32_t walker_ref(struct walker *w, uint64_t addr);
+/* The same for a word found by a conservative scan: misses are not counted. */
+void walker_maybe_ref(struct walker *w, uint64_t word);
+/* Index + 1 of the object at addr if it was counted, else 0. */
+uint32_t walker_find(struct walker *w, uint64_t addr);
+
+/* ---- types.c ---- */
+/* Resolve the known types' addresses from the ELF symbols. */
+void types_init(struct walker *w);
+/* The registry entry for the type object at addr (validated on first
+ * sight; depth bounds the recursion through metatypes and bases). NULL
+ * only on out-of-memory; check ->valid. */
+struct tinfo *types_get(struct walker *w, uint64_t addr, int depth);
+/* Read a str object as UTF-8 into out (truncated, always terminated).
+ * Returns the length written, or -1 if addr is not a readable str. */
+int str_utf8(struct walker *w, uint64_t addr, char *out, size_t cap);
+/* The value for the str key `key` in the dict at dict_addr, or 0. */
+uint64_t dict_get_str(struct walker *w, uint64_t dict_addr, const char *key);
+
+/* ---- decode.c ---- */
+/* Compute obj's size and extra bytes, and follow its references. */
+void decode_object(struct walker *w, uint64_t addr, struct tinfo t, uint64_t *size, uint32_t *extra);
+
+#endif

@@ -1,0 +1,414 @@
+"""A target that builds a workload, computes its own heap histogram, writes it
+down and sleeps: the ground truth for `pyheapscope summary`.
+
+    python heap_target.py WORKLOAD FACTS_FILE [SCALE]
+
+WORKLOAD is json (records shaped like an order feed, loaded with json.loads),
+classes (plain, __slots__, dataclass and namedtuple instances nested in lists
+and dicts) or mix (a 10 MB str, every str kind, bytes, bytearray, sets, big
+ints, floats, closures, generators, cycles, containers of collections and
+array, descriptors, weakrefs).
+
+The ground truth is every object on the collector's lists plus everything
+reachable from them, each once, with sys.getsizeof. gc.get_referents is
+completed where it leaves things out, as pyheapscope's walk does:
+- the keys of dicts (omitted for str-keyed dicts);
+- code objects' names, constants, file name, line and exception tables;
+  from 3.11 the localsplus names/kinds and the lazily made caches, read with
+  ctypes at offsets found and checked inside this process;
+- names and bases of types, and the dicts of static types (through the
+  mappingproxy's referent);
+- descriptors' and ranges' fields that no traverse function visits;
+- 3.12's permanent generation (the mro/bases tuples of static types).
+An instance's __dict__ (found where CPython looks for it: tp_dictoffset, or
+the managed-dict word below the object in 3.11+, read with ctypes) makes the
+dict's kind "dict of KIND", as in guppy3.
+
+The walk's own objects (its lists, sets and frame) are excluded, and it
+returns before the target sleeps, so what it built is gone when pyheapscope
+looks.
+"""
+import array
+import collections
+import ctypes
+import dataclasses
+import enum
+import gc
+import json
+import os
+import random
+import sys
+import time
+import weakref
+
+MINOR = sys.version_info[1]
+HEAPTYPE = 1 << 9
+MANAGED_DICT = 1 << 4
+
+
+def word(addr):
+    return ctypes.c_uint64.from_address(addr).value
+
+
+def as_object(addr):
+    return ctypes.cast(addr, ctypes.py_object).value
+
+
+def kind_of_type(t):
+    qualname = type.__dict__['__qualname__'].__get__(t)
+    module = type.__dict__['__module__'].__get__(t)
+    if not isinstance(module, str) or module == 'builtins':
+        return qualname
+    return module + '.' + qualname
+
+
+class Layout:
+    """Offsets this process works out about itself, each checked on a probe."""
+
+    def __init__(self):
+        def probe(a, b=1):
+            c = a + b
+            return lambda: c
+        code = probe.__code__
+        self.co_filename = self.find_word(code, id(code.co_filename), 64)
+        self.localsplus = None
+        if MINOR >= 11:
+            # co_localsplusnames and co_localspluskinds sit just before co_filename.
+            names = as_object(word(id(code) + self.co_filename - 16))
+            kinds = as_object(word(id(code) + self.co_filename - 8))
+            expected = set(code.co_varnames) | set(code.co_cellvars) | set(code.co_freevars)
+            assert type(names) is tuple and set(names) == expected, names
+            assert type(kinds) is bytes and len(kinds) == len(names)
+            self.localsplus = self.co_filename - 16
+            linetable = self.find_word(code, id(code.co_linetable), 64)
+            # the lazily made co_code/co_varnames caches (6.12 of the internals sheet)
+            self.code_cache = linetable + {11: 16, 12: 16}.get(MINOR, 24)
+        t = type('Probe', (), {'__slots__': ('zz',)})
+        self.ht_name = self.find_word(t, id(t.__name__), 1200)
+        assert word(id(t) + self.ht_name + 16) == id(t.__qualname__)
+        slots = as_object(word(id(t) + self.ht_name + 8))
+        assert slots == ('zz',), slots
+
+    @staticmethod
+    def find_word(obj, value, nwords):
+        for i in range(2, nwords):
+            if word(id(obj) + 8 * i) == value:
+                return 8 * i
+        raise AssertionError('not found')
+
+    def code_extras(self, code):
+        out = [code.co_consts, code.co_names, code.co_filename, code.co_name]
+        if MINOR < 11:
+            out += [code.co_code, code.co_varnames, code.co_freevars, code.co_cellvars]
+            out.append(code.co_linetable if MINOR >= 10 else code.co_lnotab)
+            return out
+        out += [code.co_qualname, code.co_linetable, code.co_exceptiontable]
+        for off in (self.localsplus, self.localsplus + 8):
+            w = word(id(code) + off)
+            if w:
+                out.append(as_object(w))
+        cache = word(id(code) + self.code_cache)
+        if cache and MINOR == 11:
+            out.append(as_object(cache))
+        elif cache:
+            out += [as_object(w) for w in (word(cache + 8 * i) for i in range(4)) if w]
+        return out
+
+    def dict_word(self, o, t):
+        """The word where CPython keeps o's __dict__, or 0."""
+        if MINOR >= 11 and t.__flags__ & MANAGED_DICT:
+            w = word(id(o) - 24)
+            return 0 if (MINOR == 12 and w & 1) else w
+        off = t.__dictoffset__
+        if off == 0 or (MINOR >= 12 and off == -1):
+            return 0
+        if off < 0:
+            n = abs(ctypes.c_int64.from_address(id(o) + 16).value)
+            off += (t.__basicsize__ + n * t.__itemsize__ + 7) & ~7
+        return word(id(o) + off)
+
+
+def ground_truth(layout):
+    objs = gc.get_objects()
+    seen = {}
+    stack = []
+    machinery = {id(objs), id(seen), id(stack), id(sys._getframe())}
+    permanent = 0
+    if MINOR == 12:
+        # 3.12 keeps the mro/bases tuples of static types on the permanent list.
+        listed = set(map(id, objs))
+        machinery.add(id(listed))
+        todo, types = [object], {}
+        while todo:
+            t = todo.pop()
+            if id(t) not in types:
+                types[id(t)] = t
+                todo.extend(type.__subclasses__(t))
+        for t in types.values():
+            for tup in (t.__mro__, t.__bases__):
+                if gc.is_tracked(tup) and id(tup) not in listed and id(tup) not in seen:
+                    seen[id(tup)] = tup
+                    stack.append(tup)
+                    permanent += 1
+        del listed, todo, types, t, tup
+    for o in objs:
+        if id(o) not in machinery and id(o) not in seen:
+            seen[id(o)] = o
+            stack.append(o)
+    gc_objects = len(seen) - permanent
+    code_type, dict_type = type(layout.ground_truth_probe.__code__), dict
+    descr_types = (type(str.join), type(int.real), type(type.__dict__['__basicsize__']),
+                   type(dict.__dict__['fromkeys']), type(object.__init__))
+    while stack:
+        o = stack.pop()
+        t = type(o)
+        refs = gc.get_referents(o)
+        if t.__flags__ & HEAPTYPE:
+            refs.append(t)
+        if issubclass(t, dict_type):
+            refs.extend(dict_type.keys(o))
+        if t is code_type:
+            refs.extend(layout.code_extras(o))
+        elif issubclass(t, type):
+            refs.extend((o.__mro__, o.__bases__, o.__base__))
+            refs.extend(gc.get_referents(o.__dict__))
+            if o.__flags__ & HEAPTYPE:
+                refs.append(type.__dict__['__name__'].__get__(o))
+                refs.append(type.__dict__['__qualname__'].__get__(o))
+                w = word(id(o) + layout.ht_name + 8)
+                if w:
+                    refs.append(as_object(w))
+        elif t in descr_types:
+            refs.append(o.__name__)
+            w = word(id(o) + 32)
+            if w:
+                refs.append(as_object(w))
+        elif t is range:
+            refs.extend((o.start, o.stop, o.step, as_object(word(id(o) + 40))))
+        elif t is slice:
+            refs.extend((o.start, o.stop, o.step))
+        if MINOR >= 13 and t.__flags__ & MANAGED_DICT:
+            # the materialised __dict__ of an instance whose values are inline:
+            # traverse visits the values, not the dict, which may be untracked
+            w = word(id(o) - 24)
+            if w:
+                refs.append(as_object(w))
+        if MINOR >= 10 and t is type(ground_truth):
+            refs.append(o.__builtins__)
+        for r in refs:
+            i = id(r)
+            if i not in seen and i not in machinery:
+                seen[i] = r
+                stack.append(r)
+    # kinds and sizes
+    owner = {}
+    for o in seen.values():
+        t = type(o)
+        w = layout.dict_word(o, t)
+        if w and w in seen and type(seen[w]) is dict and w not in owner:
+            owner[w] = kind_of_type(t)
+    kinds = {}
+    total_count = total_bytes = 0
+    for i, o in seen.items():
+        k = 'dict of ' + owner[i] if i in owner else kind_of_type(type(o))
+        size = sys.getsizeof(o)
+        row = kinds.get(k)
+        if row is None:
+            row = kinds[k] = [0, 0]
+        row[0] += 1
+        row[1] += size
+        total_count += 1
+        total_bytes += size
+    return {'pid': os.getpid(), 'version': list(sys.version_info[:3]), 'objects': total_count,
+            'bytes': total_bytes, 'gc_objects': gc_objects, 'permanent_objects': permanent,
+            'kinds': {k: {'count': v[0], 'bytes': v[1]} for k, v in kinds.items()}}
+
+
+# ---- workloads -------------------------------------------------------------
+
+def workload_json(scale):
+    rnd = random.Random(7)
+    records = []
+    for i in range(scale):
+        records.append({'id': i, 'product': {'name': 'Product %d %s' % (rnd.randrange(10**6), 'x' * rnd.randrange(8)),
+                                            'uid': '%032x' % rnd.getrandbits(128)},
+                        'quantity': {'value': rnd.randrange(1, 20), 'id': 'mt'},
+                        'dates': {'start': '2024-%02d-%02dT10:00:00' % (rnd.randrange(1, 13), rnd.randrange(1, 29)),
+                                  'end': '2025-01-%02d' % rnd.randrange(1, 29)}})
+    text = json.dumps(records)
+    del records
+    return {'records': json.loads(text)}
+
+
+class Plain:
+    def __init__(self, i):
+        self.ident = i
+        self.label = 'plain-%d' % i
+        self.weight = i * 0.5
+
+
+class Slotted:
+    __slots__ = ('ident', 'label', 'tags')
+
+    def __init__(self, i):
+        self.ident = i
+        self.label = 'slotted-%d' % i
+        self.tags = ['a', 'b']
+
+
+@dataclasses.dataclass
+class Record:
+    ident: int
+    name: str
+    price: float
+
+
+Point = collections.namedtuple('Point', 'x y z')
+
+
+class Node:
+    def __init__(self, parent):
+        self.parent = parent
+        self.children = []
+
+
+def workload_classes(scale):
+    data = {'plain': [Plain(i) for i in range(scale)],
+            'slotted': [Slotted(i) for i in range(scale)],
+            'records': {i: Record(i, 'rec%d' % i, i * 1.25) for i in range(scale)},
+            'points': [Point(i, i + 1, 'p%d' % i) for i in range(scale)],
+            'nested': [[Plain(i), {'k': Slotted(i)}] for i in range(scale // 4)]}
+    if MINOR >= 10:
+        @dataclasses.dataclass(slots=True)
+        class SlotRecord:
+            ident: int
+            name: str
+        data['slot_records'] = [SlotRecord(i, 's%d' % i) for i in range(scale)]
+    # a materialised __dict__ per instance for some: "dict of Plain"
+    for p in data['plain'][: scale // 2]:
+        vars(p)
+    root = Node(None)
+    for i in range(scale // 10):
+        child = Node(root)
+        root.children.append(child)
+    data['tree'] = root
+    return data
+
+
+class Color(enum.IntEnum):
+    RED = 1
+    GREEN = 2
+
+
+class Tagged(str):
+    pass
+
+
+def workload_mix(scale):
+    def make_closure(n):
+        def inner():
+            return n
+        return inner
+
+    def gen(n):
+        for i in range(n):
+            yield i
+
+    async def coro():
+        return 1
+
+    class Prop:
+        def __init__(self):
+            self._x = 1
+
+        @property
+        def x(self):
+            return self._x
+
+        @classmethod
+        def make(cls):
+            return cls()
+
+        @staticmethod
+        def helper():
+            return 2
+
+        def method(self):
+            return self
+
+    g = gen(10)
+    next(g)
+    c = coro()
+    cycles = []
+    for i in range(scale // 10):
+        a, b = [], {}
+        a.append(b)
+        b['a'] = a
+        cycles.append(a)
+    objs = [Prop() for _ in range(100)]
+    data = {
+        'big_str': 'x' * (10 * 1024 * 1024),
+        'latin1': ['caf\xe9 %d' % i for i in range(scale)],
+        'ucs2': ['\u0436\u0443\u043a %d' % i for i in range(scale)],
+        'ucs4': ['\U0001f600 %d' % i for i in range(scale)],
+        'utf8_cached': [('\u20ac%d' % i) for i in range(200)],
+        'bytes': [b'b%d' % i for i in range(scale)],
+        'bytearrays': [bytearray(b'x' * (i % 50)) for i in range(scale)],
+        'sets': [{i, i + 1, 'k%d' % i} for i in range(scale // 10)],
+        'frozensets': [frozenset((i, 'f%d' % i)) for i in range(scale // 10)],
+        'big_ints': [2 ** (i % 300) * 3 + i for i in range(scale)],
+        'negative': [-(10 ** 20) - i for i in range(scale // 10)],
+        'floats': [i / 7 for i in range(scale)],
+        'complex': [complex(i, 1) for i in range(scale // 10)],
+        'closures': [make_closure(i) for i in range(scale // 10)],
+        'generator': g,
+        'coroutine': c,
+        'cycles': cycles,
+        'deque': collections.deque(range(scale)),
+        'ordered': collections.OrderedDict(('o%d' % i, i) for i in range(scale // 10)),
+        'default': collections.defaultdict(list, {('d%d' % i): [i] for i in range(scale // 10)}),
+        'array': array.array('d', range(scale)),
+        'memoryview': memoryview(b'abcdef' * 100),
+        'ranges': [range(i, i + 10 ** 12, 3) for i in range(100)],
+        'slices': [slice(i, i + 5, 2) for i in range(100)],
+        'props': objs,
+        'bound': [o.method for o in objs],
+        'weakrefs': [weakref.ref(o) for o in objs],
+        'colors': [Color.RED, Color.GREEN],
+        'tagged': [Tagged('t%d' % i) for i in range(200)],
+    }
+    for s in data['utf8_cached']:
+        s.encode('utf-8')   # noqa: does not cache; the C API would
+    return data
+
+
+WORKLOADS = {'json': (workload_json, 200000), 'classes': (workload_classes, 20000), 'mix': (workload_mix, 20000)}
+
+
+def main():
+    name, facts_path = sys.argv[1], sys.argv[2]
+    build, scale = WORKLOADS[name]
+    if len(sys.argv) > 3:
+        scale = int(sys.argv[3])
+    global workload
+    workload = build(scale)
+    layout = Layout()
+    layout.ground_truth_probe = ground_truth
+    gc.collect()
+    t0 = time.time()
+    facts = ground_truth(layout)
+    facts['ground_truth_seconds'] = time.time() - t0
+    facts['workload'] = name
+    tmp = facts_path + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(facts, f)
+    del f
+    os.rename(tmp, facts_path)
+    del facts, layout
+    gc.collect()    # what the walk left behind in cycles
+    while True:
+        time.sleep(3600)
+
+
+if __name__ == '__main__':
+    main()
