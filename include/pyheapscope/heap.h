@@ -82,10 +82,13 @@ struct heap_timing {
     uint64_t total_ns;        /* from re-reading the maps to the end of the walk */
     uint64_t bytes_copied;
     uint64_t failed_regions;
+    unsigned collection_retries; /* pauses that caught the collector at work and were redone */
 };
 
 /* One consistent look at the heap: re-read the maps, prepare snap (reused
- * across calls), pause every thread only for the copy (unless nonblocking),
+ * across calls), pause every thread only for the copy (unless nonblocking;
+ * a copy that caught the collector in the middle of a collection is redone
+ * after a short wait, up to 40 times),
  * then check the interpreter state and walk the copy. With nonblocking the
  * target keeps running, the walk skips whatever is torn and counts it.
  * The target is never left stopped, whatever fails. */

@@ -618,10 +618,19 @@ void decode_object(struct walker *w, uint64_t obj, struct tinfo t, uint64_t *siz
             size = t.basicsize + SETENTRY_SIZE * (mask + 1);
         else
             size = t.basicsize;
-        for (int64_t i = 0; i <= mask; i++) {
-            uint64_t key = field(w, table + (uint64_t)i * SETENTRY_SIZE, 0);
-            if (key && key != w->set_dummy)
-                walker_ref(w, key);
+        for (int64_t done = 0; done <= mask;) {
+            int64_t piece = mask + 1 - done < 1024 ? mask + 1 - done : 1024;
+            const unsigned char *e = walker_view(w, table + (uint64_t)done * SETENTRY_SIZE,
+                                                 (size_t)piece * SETENTRY_SIZE);
+            if (!e)
+                break;
+            uint64_t keys[1024];
+            for (int64_t i = 0; i < piece; i++)
+                memcpy(&keys[i], e + i * SETENTRY_SIZE, 8);
+            for (int64_t i = 0; i < piece; i++)
+                if (keys[i] && keys[i] != w->set_dummy)
+                    walker_ref(w, keys[i]);
+            done += piece;
         }
         break;
     }

@@ -5,6 +5,35 @@
 #include "pyheapscope/heap.h"
 
 #include <string.h>
+#include <time.h>
+
+#define COLLECTION_RETRIES 40
+
+/* Is a collection running in the main interpreter, as the copy says? The
+ * collector moves objects to private lists and reuses the back links while
+ * it runs, so such a copy cannot be walked as it is. */
+static int collecting(struct py_process *p, struct memsrc *mem)
+{
+    const int64_t *o = p->off.v;
+    uint64_t interp = 0, gc;
+    int32_t flag = 0;
+    if (o[OFF_INTERP_GC] != OFFSET_ABSENT) {
+        if (memsrc_read_u64(mem, p->runtime_addr + (uint64_t)o[OFF_RUNTIME_INTERP_HEAD], &interp, NULL) != PHS_OK)
+            return 0;
+        gc = interp + (uint64_t)o[OFF_INTERP_GC];
+    } else {
+        gc = p->runtime_addr + (uint64_t)o[OFF_RUNTIME_GC];
+    }
+    if (memsrc_read(mem, gc + (uint64_t)o[OFF_GC_COLLECTING], &flag, 4, NULL) != PHS_OK)
+        return 0;
+    return flag != 0;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
 
 enum phs_status heap_take(struct py_process *p, struct snapshot *snap, int nonblocking, struct heap *h,
                           struct heap_timing *tm, struct phs_error *err)
@@ -20,19 +49,31 @@ enum phs_status heap_take(struct py_process *p, struct snapshot *snap, int nonbl
     maps_done(&p->maps);
     p->maps = fresh;
     memsrc_invalidate(p->mem);
+    int tolerant = nonblocking;
     if ((st = snapshot_prepare(snap, &p->maps, err)) != PHS_OK)
         return st;
     if (nonblocking) {
         st = snapshot_copy(snap, err);
     } else {
-        struct pause pause;
-        if ((st = pause_begin(&pause, p->pid, err)) != PHS_OK)
-            return st;
-        tm->paused = 1;
-        tm->threads_paused = pause.n;
-        memsrc_invalidate(p->mem);
-        st = snapshot_copy(snap, err);
-        tm->pause_ns = pause_end(&pause);
+        /* Stopped in the middle of a collection: let it finish and look again. */
+        for (int attempt = 0;; attempt++) {
+            struct pause pause;
+            if ((st = pause_begin(&pause, p->pid, err)) != PHS_OK)
+                return st;
+            tm->paused = 1;
+            tm->threads_paused = pause.n;
+            memsrc_invalidate(p->mem);
+            st = snapshot_copy(snap, err);
+            tm->pause_ns += pause_end(&pause);
+            if (st != PHS_OK || !collecting(p, &snap->base))
+                break;
+            if (attempt == COLLECTION_RETRIES) {
+                tolerant = 1;    /* it never stops collecting: walk what is there */
+                break;
+            }
+            tm->collection_retries++;
+            sleep_ms(1 + attempt);
+        }
     }
     if (st != PHS_OK)
         return st;
@@ -43,14 +84,14 @@ enum phs_status heap_take(struct py_process *p, struct snapshot *snap, int nonbl
      * file data) comes from the live process through the snapshot. */
     struct memsrc *live = p->mem;
     p->mem = &snap->base;
-    if (!nonblocking) {
+    if (!tolerant) {
         struct py_state s;
         st = py_read_state(p, &s, err);
         if (st == PHS_OK)
             py_state_done(&s);
     }
     if (st == PHS_OK) {
-        struct heap_walk_opts opts = {nonblocking};
+        struct heap_walk_opts opts = {tolerant};
         st = heap_walk(p, &snap->base, snap, &opts, h, err);
     }
     p->mem = live;

@@ -119,6 +119,7 @@ static void print_json(const struct cli_opts *o, const struct py_process *p, con
     json_uint(&j, "total_ns", tm->total_ns);
     json_uint(&j, "bytes_copied", tm->bytes_copied);
     json_uint(&j, "regions_not_copied", tm->failed_regions);
+    json_uint(&j, "collection_retries", tm->collection_retries);
     json_object_end(&j);
     json_object_begin(&j, "inconsistencies");
     json_uint(&j, "bad_pointers", h->stats.bad_pointers);
@@ -126,6 +127,7 @@ static void print_json(const struct cli_opts *o, const struct py_process *p, con
     json_uint(&j, "bad_objects", h->stats.bad_objects);
     json_object_end(&j);
     json_uint(&j, "conservative_scans", h->stats.conservative_scans);
+    json_uint(&j, "target_reads", p->mem->reads);
     json_string(&j, "sort", o->sort_by_count ? "count" : "size");
     json_array_begin(&j, "kinds");
     size_t shown = o->top > 0 && (size_t)o->top < hg->n ? (size_t)o->top : hg->n;

@@ -136,10 +136,10 @@ def binary():
 def make_target(tmp_path):
     targets = []
 
-    def start(python, script="info_target.py", args=(), subdir=None):
+    def start(python, script="info_target.py", args=(), subdir=None, timeout=60):
         d = tmp_path / (subdir or "t%d" % len(targets))
         d.mkdir()
-        t = Target(python, script, args, d)
+        t = Target(python, script, args, d, timeout=timeout)
         targets.append(t)
         return t
 

@@ -1,7 +1,7 @@
 """A target that builds a workload, computes its own heap histogram, writes it
 down and sleeps: the ground truth for `pyheapscope summary`.
 
-    python heap_target.py WORKLOAD FACTS_FILE [SCALE]
+    python heap_target.py FACTS_FILE WORKLOAD [SCALE]
 
 WORKLOAD is json (records shaped like an order feed, loaded with json.loads),
 classes (plain, __slots__, dataclass and namedtuple instances nested in lists
@@ -386,7 +386,7 @@ WORKLOADS = {'json': (workload_json, 200000), 'classes': (workload_classes, 2000
 
 
 def main():
-    name, facts_path = sys.argv[1], sys.argv[2]
+    facts_path, name = sys.argv[1], sys.argv[2]
     build, scale = WORKLOADS[name]
     if len(sys.argv) > 3:
         scale = int(sys.argv[3])
@@ -399,13 +399,14 @@ def main():
     facts = ground_truth(layout)
     facts['ground_truth_seconds'] = time.time() - t0
     facts['workload'] = name
+    text = json.dumps(facts)
+    del facts, layout
+    gc.collect()    # what the walk left behind in cycles, before anyone looks
     tmp = facts_path + '.tmp'
     with open(tmp, 'w') as f:
-        json.dump(facts, f)
-    del f
+        f.write(text)
+    del f, text
     os.rename(tmp, facts_path)
-    del facts, layout
-    gc.collect()    # what the walk left behind in cycles
     while True:
         time.sleep(3600)
 

@@ -1,0 +1,196 @@
+"""`pyheapscope summary` against the target's own view of its heap.
+
+Each target builds a workload, computes its histogram itself
+(tests/targets/heap_target.py: gc.get_objects, referents completed where
+gc.get_referents leaves things out, sys.getsizeof, dict owners) and sleeps;
+the tool's histogram must agree: every kind with at least 100 objects within
+0.5 % in count and 1 % in bytes, and the totals within 1 %.
+
+PYHEAPSCOPE_TEST_SCALE (default 1) scales the workloads; the sanitizer run
+uses a smaller one, since what it checks is our memory safety, not sizes.
+"""
+import json
+import os
+
+import pytest
+
+from conftest import interpreter_params, resolve_interpreter, run_json, run_tool
+
+SCALE = float(os.environ.get("PYHEAPSCOPE_TEST_SCALE", "1"))
+WORKLOADS = {"json": 200000, "classes": 20000, "mix": 20000}
+MIN_OBJECTS = 100
+COUNT_TOLERANCE = 0.005
+BYTES_TOLERANCE = 0.01
+TOTAL_TOLERANCE = 0.01
+
+
+def start_heap_target(make_target, python, workload):
+    scale = max(200, int(WORKLOADS[workload] * SCALE))
+    return make_target(python, "heap_target.py", (workload, str(scale)), timeout=600), scale
+
+
+def differences(tool, truth):
+    """Every way the tool's histogram disagrees with the ground truth beyond the bar."""
+    problems = []
+    if abs(tool["objects"] - truth["objects"]) > TOTAL_TOLERANCE * truth["objects"]:
+        problems.append("total objects %d, target counted %d" % (tool["objects"], truth["objects"]))
+    if abs(tool["bytes"] - truth["bytes"]) > TOTAL_TOLERANCE * truth["bytes"]:
+        problems.append("total bytes %d, target counted %d" % (tool["bytes"], truth["bytes"]))
+    kinds = {k["kind"]: k for k in tool["kinds"]}
+    for name in sorted(set(kinds) | set(truth["kinds"])):
+        t = kinds.get(name, {"count": 0, "bytes": 0})
+        g = truth["kinds"].get(name, {"count": 0, "bytes": 0})
+        if max(t["count"], g["count"]) < MIN_OBJECTS:
+            continue
+        if abs(t["count"] - g["count"]) > COUNT_TOLERANCE * g["count"]:
+            problems.append("%s: %d objects, target counted %d" % (name, t["count"], g["count"]))
+        if abs(t["bytes"] - g["bytes"]) > BYTES_TOLERANCE * g["bytes"]:
+            problems.append("%s: %d bytes, target counted %d" % (name, t["bytes"], g["bytes"]))
+    return problems
+
+
+def check_workload_is_there(workload, truth, scale, minor):
+    """The ground truth must contain what the workload built, or the comparison proves little."""
+    kinds = truth["kinds"]
+    if workload == "json":
+        assert kinds["dict"]["count"] >= 4 * scale
+        assert kinds["str"]["count"] >= 4 * scale
+    elif workload == "classes":
+        assert kinds["__main__.Plain"]["count"] >= scale
+        assert kinds["__main__.Slotted"]["count"] >= scale
+        assert kinds["__main__.Record"]["count"] == scale
+        assert kinds["__main__.Point"]["count"] == scale
+        assert kinds["dict of __main__.Plain"]["count"] >= scale // 2
+    else:
+        assert kinds["collections.deque"]["count"] >= 1
+        assert kinds["generator"]["count"] >= 1
+        assert kinds["float"]["count"] >= scale
+        assert kinds["set"]["count"] >= scale // 10
+
+
+@pytest.mark.parametrize("workload", sorted(WORKLOADS))
+@pytest.mark.parametrize("spec", interpreter_params())
+def test_histogram_matches_the_targets_own_view(binary, make_target, spec, workload):
+    python = resolve_interpreter(spec)
+    target, scale = start_heap_target(make_target, python, workload)
+    truth = target.facts
+    minor = truth["version"][1]
+    check_workload_is_there(workload, truth, scale, minor)
+    tool = run_json("summary", target.pid)
+    problems = differences(tool, truth)
+    assert not problems, "\n".join(problems)
+    assert tool["permanent_objects"] == truth["permanent_objects"]
+    assert abs(tool["gc_objects"] - truth["gc_objects"]) <= TOTAL_TOLERANCE * truth["gc_objects"]
+    assert tool["snapshot"]["paused"] and tool["snapshot"]["pause_ns"] > 0
+    assert tool["snapshot"]["pause_ns"] < tool["snapshot"]["total_ns"]
+    assert tool["inconsistencies"] == {"bad_pointers": 0, "bad_gc_links": 0, "bad_objects": 0}
+    kinds = {k["kind"]: k for k in tool["kinds"]}
+    if workload == "classes":
+        # 3.11+ keep attribute values outside the instance and its getsizeof
+        extra = kinds["__main__.Plain"]["extra_bytes"]
+        assert (extra > 0) == (minor >= 11), extra
+        assert kinds["__main__.Slotted"]["extra_bytes"] == 0
+    permanent = sum(k["permanent"] for k in tool["kinds"])
+    assert permanent == tool["permanent_objects"]
+
+
+@pytest.fixture(scope="module")
+def mix_target_312(tmp_path_factory):
+    from conftest import Target, pyenv_interpreters
+    python = pyenv_interpreters().get("3.12")
+    if not python:
+        pytest.skip("no pyenv 3.12")
+    t = Target(python, "heap_target.py", ("mix", "2000"), tmp_path_factory.mktemp("mix"), timeout=120)
+    yield t
+    t.kill()
+
+
+def test_text_output_is_a_histogram(binary, mix_target_312):
+    r = run_tool("summary", mix_target_312.pid, "--top", "5")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert "objects" in lines[0] and "Python 3.12" in lines[0]
+    assert "paused" in lines[1]
+    header = next(i for i, l in enumerate(lines) if l.split()[:2] == ["Index", "Count"])
+    rows = lines[header + 1:header + 6]
+    assert [int(l.split()[0]) for l in rows] == [0, 1, 2, 3, 4]
+    assert lines[header + 6].startswith("<") and "more kinds" in lines[header + 6]
+    # the largest kind of this workload is str (a 10 MB string)
+    assert rows[0].split()[-1] == "str"
+    assert "MiB" in rows[0]
+
+
+def test_sort_and_top(binary, mix_target_312):
+    by_count = run_json("summary", mix_target_312.pid, "--sort", "count", "--top", "10")
+    counts = [k["count"] for k in by_count["kinds"]]
+    assert len(counts) == 10 and counts == sorted(counts, reverse=True)
+    by_size = run_json("summary", mix_target_312.pid)
+    sizes = [k["bytes"] for k in by_size["kinds"]]
+    assert sizes == sorted(sizes, reverse=True)
+    assert by_size["sort"] == "size" and by_count["sort"] == "count"
+    assert sum(sizes) == by_size["bytes"]
+    assert sum(k["count"] for k in by_size["kinds"]) == by_size["objects"]
+
+
+def test_nonblocking_does_not_pause(binary, mix_target_312):
+    out = run_json("summary", "--nonblocking", mix_target_312.pid)
+    assert out["snapshot"]["paused"] is False and out["snapshot"]["pause_ns"] == 0
+    truth = mix_target_312.facts
+    # the target sleeps, so even unpaused the walk sees what it computed
+    assert not differences(out, truth)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--top", "x"], "--top takes"),
+    (["--sort", "age"], "--sort takes"),
+])
+def test_bad_options(binary, args, message):
+    r = run_tool("summary", "1", *args)
+    assert r.returncode == 2 and message in r.stderr
+
+
+def test_churning_target_nonblocking(binary, make_target):
+    """A target that allocates and frees as fast as it can in four threads:
+    --nonblocking snapshots never crash or hang, report what they skipped,
+    and the target keeps running and checking its own data."""
+    python = resolve_interpreter(("pyenv", "3.12"))
+    target = make_target(python, "churn_target.py", ("4",))
+    totals = []
+    for _ in range(15):
+        r = run_tool("summary", "--nonblocking", "--json", target.pid, timeout=60)
+        assert r.returncode == 0, r.stderr
+        out = json.loads(r.stdout)
+        totals.append(out["objects"])
+    paused = run_json("summary", target.pid)["objects"]
+    assert all(0.5 * paused < t < 2 * paused for t in totals), (totals, paused)
+    assert target.proc.poll() is None, "the churning target died"
+    with open(target.facts_path + ".errors") as f:
+        assert f.read() == "", "the target found its data corrupted"
+
+
+def test_hostile_heap(binary, make_target):
+    """Objects corrupted on purpose (wild pointers, absurd sizes, cycles in
+    deque blocks, a non-type ob_type): the walk skips and counts, and ends."""
+    python = resolve_interpreter(("pyenv", "3.12"))
+    target = make_target(python, "hostile_target.py")
+    for extra in ([], ["--nonblocking"]):
+        r = run_tool("summary", "--json", target.pid, *extra, timeout=60)
+        assert r.returncode == 0, r.stderr
+        out = json.loads(r.stdout)
+        assert out["inconsistencies"]["bad_pointers"] >= target.facts["wild_pointers"]
+        assert out["objects"] > 1000
+
+
+def test_pause_during_a_collection_is_redone(binary, make_target):
+    """Pausing inside gc.collect() finds the lists taken apart: the snapshot
+    is redone once the collection is over, and the result is whole."""
+    python = resolve_interpreter(("pyenv", "3.12"))
+    target = make_target(python, "collecting_target.py")
+    retries = 0
+    for _ in range(8):
+        out = run_json("summary", target.pid)
+        retries += out["snapshot"]["collection_retries"]
+        assert out["inconsistencies"]["bad_gc_links"] == 0
+        kinds = {k["kind"]: k["count"] for k in out["kinds"]}
+        assert kinds["__main__.Node"] == target.facts["nodes"]
+    assert retries > 0, "no pause ever caught a collection; the test proves nothing"
