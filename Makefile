@@ -69,7 +69,7 @@ demo: pyheapscope
 
 # ASan+UBSan build in its own directory; the same tests run against it.
 sanitize:
-	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
+	PYHEAPSCOPE_TEST_SCALE=0.1 $(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
 
 install: pyheapscope
 	install -D -m 755 pyheapscope $(DESTDIR)/usr/local/bin/pyheapscope

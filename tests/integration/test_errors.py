@@ -24,17 +24,22 @@ def one_line_error(r, code, *words):
         assert w in lines[0], (w, r.stderr)
 
 
-def test_no_such_process(binary):
+COMMANDS = ["info", "summary"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_no_such_process(binary, command):
     p = subprocess.Popen(["true"])
     p.wait()                 # reaped: its PID names no process now
-    one_line_error(run_tool("info", p.pid), EXIT_NO_PROCESS, "no process", str(p.pid))
+    one_line_error(run_tool(command, p.pid), EXIT_NO_PROCESS, "no process", str(p.pid))
 
 
-def test_not_a_python_process(binary):
+@pytest.mark.parametrize("command", COMMANDS)
+def test_not_a_python_process(binary, command):
     p = subprocess.Popen(["sleep", "100"])
     try:
         time.sleep(0.1)
-        one_line_error(run_tool("info", p.pid), EXIT_NOT_PYTHON, "not a CPython process")
+        one_line_error(run_tool(command, p.pid), EXIT_NOT_PYTHON, "not a CPython process")
     finally:
         p.kill()
         p.wait()
@@ -131,10 +136,11 @@ def proc_state(pid):
     return fields["State"].strip(), int(fields["TracerPid"])
 
 
+@pytest.mark.parametrize("command", COMMANDS)
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_signal_while_paused_releases_target(binary, make_target, sig):
+def test_signal_while_paused_releases_target(binary, make_target, sig, command):
     target = make_target(resolve_interpreter(("pyenv", "3.12")), args=("3",))
-    tool = subprocess.Popen([BINARY, "info", str(target.pid)], stdout=subprocess.DEVNULL,
+    tool = subprocess.Popen([BINARY, command, str(target.pid)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, env=dict(os.environ, PYHEAPSCOPE_TEST_HOOK="hold-pause"))
     deadline = time.time() + 10
     while proc_state(target.pid)[1] == 0:
@@ -151,7 +157,8 @@ def test_signal_while_paused_releases_target(binary, make_target, sig):
             assert "TracerPid:\t0" in f.read()
 
 
-def test_stopped_target_stays_stopped(binary, make_target):
+@pytest.mark.parametrize("command", COMMANDS)
+def test_stopped_target_stays_stopped(binary, make_target, command):
     target = make_target(resolve_interpreter(("pyenv", "3.12")), args=("1",))
     os.kill(target.pid, signal.SIGSTOP)
     deadline = time.time() + 5
@@ -159,7 +166,7 @@ def test_stopped_target_stays_stopped(binary, make_target):
         assert time.time() < deadline
         time.sleep(0.01)
     try:
-        r = run_tool("info", target.pid)
+        r = run_tool(command, target.pid)
         assert r.returncode == 0, r.stderr
         time.sleep(0.1)
         state, tracer = proc_state(target.pid)

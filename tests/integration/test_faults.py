@@ -1,4 +1,4 @@
-"""Robustness: fail target read number N over a whole `info` run (every N
+"""Robustness: fail target read number N over a whole `info` or `summary` run (every N
 up to 300, then a spread up to the run's last read, plus one past it).
 Every run must end in a full result or a clean, one-line error with a
 documented exit status; never a crash or a sanitizer report."""
@@ -17,15 +17,16 @@ def fault_points(total):
     return sorted(points)
 
 
+@pytest.mark.parametrize("command", ["info", "summary"])
 @pytest.mark.parametrize("sticky", [False, True])
-def test_every_failing_read_is_a_clean_error(binary, make_target, sticky):
+def test_every_failing_read_is_a_clean_error(binary, make_target, sticky, command):
     target = make_target(resolve_interpreter(("pyenv", "3.12")), args=("2",))
-    total = run_json("info", target.pid)["target_reads"]
+    total = run_json(command, target.pid)["target_reads"]
     assert total > 10
     failures = 0
     for n in fault_points(total):
         fault = "%d%s" % (n, "+" if sticky else "")
-        r = run_tool("info", target.pid, env={"PYHEAPSCOPE_FAULT_READ": fault})
+        r = run_tool(command, target.pid, env={"PYHEAPSCOPE_FAULT_READ": fault})
         assert r.returncode in CLEAN_EXITS, (fault, r.returncode, r.stderr)
         assert "Sanitizer" not in r.stderr and "runtime error" not in r.stderr, r.stderr
         if r.returncode != 0:

@@ -1,12 +1,17 @@
 /* unit_tests.c - unit tests of the pieces that need no live process: maps
  * parsing, version strings, the offsets table format and its selection,
- * the JSON writer, and the fault-injecting memory source.
+ * the JSON writer, the fault-injecting memory source, the snapshot, the
+ * histogram and the per-version layout rules.
  * Prints one line per failure and "N passed, N failed" last. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "pyheapscope/heap.h"
+#include "pyheapscope/histogram.h"
 #include "pyheapscope/json.h"
+#include "pyheapscope/layout.h"
+#include "pyheapscope/snapshot.h"
 #include "pyheapscope/memsrc.h"
 #include "pyheapscope/offsets.h"
 #include "pyheapscope/runtime.h"
@@ -189,6 +194,75 @@ static void test_faultmem(void)
     memsrc_free(m);
 }
 
+/* The snapshot copies only private writable mappings, serves reads inside
+ * one copied mapping from the copy, and sends the rest to the live source. */
+static void test_snapshot(void)
+{
+    static unsigned char data[0x4000];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (unsigned char)(i * 7);
+    struct bufmem *b = calloc(1, sizeof *b);
+    b->base.ops = &bufmem_ops;
+    b->data = data;
+    b->len = sizeof data;
+    struct mapping v[3] = {
+        {0x1000, 0x2000, 0, MAP_R | MAP_W | MAP_P, 0, (char *)""},
+        {0x2000, 0x3000, 0, MAP_R | MAP_X | MAP_P, 0, (char *)"/lib/x.so"},
+        {0x3000, 0x4000, 0, MAP_R | MAP_W | MAP_P, 0, (char *)"[stack]"},
+    };
+    struct maps m = {v, 3};
+    struct snapshot *s = snapshot_new(&b->base);
+    struct phs_error err;
+    CHECK(snapshot_prepare(s, &m, &err) == PHS_OK);
+    CHECK(s->nregions == 1 && s->buf_size == 0x1000);
+    CHECK(snapshot_copy(s, &err) == PHS_OK && s->bytes_copied == 0x1000);
+    data[0x1010] ^= 0xff;                       /* the target changes after the copy */
+    const unsigned char *p = snapshot_ptr(s, 0x1010, 8);
+    CHECK(p && p[0] == (unsigned char)(0x1010 * 7));
+    CHECK(snapshot_ptr(s, 0x1ffc, 8) == NULL);  /* runs past the mapping */
+    CHECK(snapshot_ptr(s, 0x2000, 8) == NULL);  /* not copied */
+    unsigned char out[4];
+    CHECK(memsrc_read(&s->base, 0x2100, out, 4, &err) == PHS_OK && out[0] == (unsigned char)(0x2100 * 7));
+    CHECK(memsrc_read(&s->base, 0x1010, out, 1, &err) == PHS_OK && out[0] == (unsigned char)(0x1010 * 7));
+    snapshot_free(s);
+    free(b);
+}
+
+static void test_histogram(void)
+{
+    struct heap_type types[3] = {{1, (char *)"dict", 0}, {2, (char *)"app.Order", 1}, {3, (char *)"app.Order", 1}};
+    struct heap_object objs[6] = {
+        {10, 64, 0, 0, 0, HEAP_OBJ_GC},                  /* a plain dict */
+        {20, 104, 0, 2, 0, HEAP_OBJ_GC},                 /* the __dict__ of an app.Order */
+        {30, 48, 1, 0, 40, HEAP_OBJ_GC},
+        {40, 48, 2, 0, 40, HEAP_OBJ_GC | HEAP_OBJ_PERMANENT},  /* same name, another class object */
+        {50, 56, 1, 0, 0, 0},
+        {60, 104, 0, 3, 0, 0},
+    };
+    struct heap h = {objs, 6, types, 3, {0}};
+    struct histogram hg;
+    struct phs_error err;
+    CHECK(histogram_build(&h, &hg, &err) == PHS_OK);
+    CHECK(hg.n == 3 && hg.count == 6 && hg.bytes == 424 && hg.extra_bytes == 80);
+    histogram_sort(&hg, HISTO_BY_SIZE);
+    CHECK(strcmp(hg.rows[0].kind, "dict of app.Order") == 0 && hg.rows[0].count == 2 && hg.rows[0].bytes == 208);
+    CHECK(strcmp(hg.rows[1].kind, "app.Order") == 0 && hg.rows[1].count == 3 && hg.rows[1].bytes == 152);
+    CHECK(hg.rows[1].permanent == 1 && hg.rows[1].gc_objects == 2 && hg.rows[1].extra_bytes == 80);
+    histogram_sort(&hg, HISTO_BY_COUNT);
+    CHECK(strcmp(hg.rows[0].kind, "app.Order") == 0 && strcmp(hg.rows[2].kind, "dict") == 0);
+    histogram_done(&hg);
+}
+
+static void test_layouts(void)
+{
+    for (unsigned minor = 7; minor <= 15; minor++)
+        CHECK(py_layout_for(3, minor) && py_layout_for(3, minor)->minor == minor);
+    CHECK(py_layout_for(3, 6) == NULL && py_layout_for(3, 16) == NULL && py_layout_for(2, 7) == NULL);
+    CHECK(py_layout_for(3, 10)->header_rule == HDR_IF_OBJECT_IS_GC);
+    CHECK(py_layout_for(3, 13)->idict == IDICT_INLINE_VALUES && !py_layout_for(3, 13)->stackref_tagged);
+    CHECK(py_layout_for(3, 14)->stackref_tagged && py_layout_for(3, 15)->gen_frame_cleared == 5);
+}
+
 int main(void)
 {
     test_maps_parse();
@@ -198,6 +272,9 @@ int main(void)
     test_table_selection();
     test_json_escaping();
     test_faultmem();
+    test_snapshot();
+    test_histogram();
+    test_layouts();
     printf("unit: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
