@@ -77,3 +77,7 @@ install: pyheapscope
 
 clean:
 	rm -rf build build-asan pyheapscope
+
+# What one summary costs, next to the same histogram computed in-process.
+bench: pyheapscope
+	bench/summary_bench.py

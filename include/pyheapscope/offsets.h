@@ -61,7 +61,8 @@
     S(MANAGEDBUF, "managedbuffer", "_PyManagedBufferObject", 1)         \
     S(DEQUE,     "deque",         "dequeobject",         1)             \
     S(DEFDICT,   "defaultdict",   "defdictobject",       1)             \
-    S(ODICT,     "odict",         "_odictobject",        0)
+    S(ODICT,     "odict",         "_odictobject",        0)             \
+    S(BUFFERED,  "buffered",      "buffered",            1)
 
 enum offsets_struct {
 #define PHS_S_ENUM(id, key, dwarf, td) OS_##id,
@@ -268,7 +269,9 @@ enum offsets_struct {
     F(DEFDICT_FACTORY,         "defaultdict.default_factory", DEFDICT, "default_factory", 1) \
     F(ODICT_FIRST,             "odict.od_first",              ODICT, "od_first", 1) \
     F(ODICT_FAST_NODES_SIZE,   "odict.od_fast_nodes_size",    ODICT, "od_fast_nodes_size", 1) \
-    F(ODICT_INST_DICT,         "odict.od_inst_dict",          ODICT, "od_inst_dict", 1)
+    F(ODICT_INST_DICT,         "odict.od_inst_dict",          ODICT, "od_inst_dict", 1) \
+    F(BUFFERED_BUFFER,         "buffered.buffer",             BUFFERED, "buffer", 0) \
+    F(BUFFERED_BUFFER_SIZE,    "buffered.buffer_size",        BUFFERED, "buffer_size", 0)
 
 enum offsets_field {
 #define PHS_F_ENUM(id, key, st, path, req) OFF_##id,

@@ -722,6 +722,12 @@ void decode_object(struct walker *w, uint64_t obj, struct tinfo t, uint64_t *siz
             size = t.basicsize + alloc * isz;
         break;
     }
+    case LK_BUFFERED: {                           /* buffered_sizeof: the read/write buffer */
+        int64_t bsize = (int64_t)field(w, obj, WO(w, BUFFERED_BUFFER_SIZE));
+        if (field(w, obj, WO(w, BUFFERED_BUFFER)) && bsize > 0 && bsize < (1ll << 40))
+            size += bsize;
+        break;
+    }
     case LK_DEQUE: {
         int64_t n = ob_size(w, obj), left = (int64_t)field(w, obj, WO(w, DEQUE_LEFTINDEX));
         uint64_t block = field(w, obj, WO(w, DEQUE_LEFTBLOCK));

@@ -67,6 +67,9 @@ static const struct {
     {NULL, "collections.deque", LK_DEQUE},
     {NULL, "collections.defaultdict", LK_DEFDICT},
     {NULL, "array.array", LK_ARRAY},
+    {NULL, "_io.BufferedReader", LK_BUFFERED},
+    {NULL, "_io.BufferedWriter", LK_BUFFERED},
+    {NULL, "_io.BufferedRandom", LK_BUFFERED},
 };
 #define NKNOWN (sizeof known_types / sizeof known_types[0])
 
