@@ -34,7 +34,7 @@ pyheapscope: $(BUILD)/pyheapscope
 $(BUILD)/pyheapscope: $(LIB_OBJ) $(UI_SRC:%.c=$(BUILD)/%.o)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/%.o: %.c $(wildcard include/pyheapscope/*.h src/ui/*.h)
+$(BUILD)/%.o: %.c $(wildcard include/pyheapscope/*.h src/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 

@@ -52,29 +52,46 @@ static size_t vhash(uint64_t addr, size_t mask)
     return (size_t)(((addr >> 4) * 0x9E3779B97F4A7C15ull) >> 16) & mask;
 }
 
+/* The slot holding addr, or the empty slot where it would go. The table
+ * keeps the addresses themselves, so the common question "seen before?"
+ * costs one cache line. */
+static size_t slot_of(const struct walker *w, uint64_t addr)
+{
+    size_t i = vhash(addr, w->visited_mask);
+    while (w->visited[i] && w->visited[i] != addr)
+        i = (i + 1) & w->visited_mask;
+    return i;
+}
+
 uint32_t walker_find(struct walker *w, uint64_t addr)
 {
-    for (size_t i = vhash(addr, w->visited_mask);; i = (i + 1) & w->visited_mask) {
-        uint32_t s = w->visited[i];
-        if (!s || w->h->objs[s - 1].addr == addr)
-            return s;
-    }
+    size_t i = slot_of(w, addr);
+    return w->visited[i] ? w->visited_index[i] + 1 : 0;
 }
 
 static int grow_visited(struct walker *w)
 {
     size_t n = (w->visited_mask + 1) * 2;
-    uint32_t *v = calloc(n, sizeof *v);
-    if (!v)
+    uint64_t *v = calloc(n, sizeof *v);
+    uint32_t *vi = malloc(n * sizeof *vi);
+    if (!v || !vi) {
+        free(v);
+        free(vi);
         return -1;
-    for (size_t k = 0; k < w->h->nobjs; k++) {
-        size_t i = vhash(w->h->objs[k].addr, n - 1);
+    }
+    for (size_t k = 0; k <= w->visited_mask; k++) {
+        if (!w->visited[k])
+            continue;
+        size_t i = vhash(w->visited[k], n - 1);
         while (v[i])
             i = (i + 1) & (n - 1);
-        v[i] = (uint32_t)(k + 1);
+        v[i] = w->visited[k];
+        vi[i] = w->visited_index[k];
     }
     free(w->visited);
+    free(w->visited_index);
     w->visited = v;
+    w->visited_index = vi;
     w->visited_mask = n - 1;
     return 0;
 }
@@ -122,10 +139,9 @@ static uint32_t admit(struct walker *w, uint64_t addr, uint32_t flags, int count
     }
     uint32_t oidx = (uint32_t)w->h->nobjs++;
     w->h->objs[oidx] = (struct heap_object){addr, 0, t->heap_index, 0, 0, flags};
-    size_t i = vhash(addr, w->visited_mask);
-    while (w->visited[i])
-        i = (i + 1) & w->visited_mask;
-    w->visited[i] = oidx + 1;
+    size_t i = slot_of(w, addr);
+    w->visited[i] = addr;
+    w->visited_index[i] = oidx;
     if (push(w, addr, (uint32_t)(t - w->types), oidx) != 0)
         w->oom = 1;
     return oidx + 1;
@@ -139,13 +155,13 @@ uint32_t walker_ref(struct walker *w, uint64_t addr)
         w->h->stats.bad_pointers++;
         return 0;
     }
-    uint32_t found = walker_find(w, addr);
-    return found ? found : admit(w, addr, 0, 1);
+    size_t i = slot_of(w, addr);
+    return w->visited[i] ? w->visited_index[i] + 1 : admit(w, addr, 0, 1);
 }
 
 void walker_maybe_ref(struct walker *w, uint64_t word)
 {
-    if ((word & 7) || word < 4096 || word >= (1ull << 48) || walker_find(w, word))
+    if ((word & 7) || word < 4096 || word >= (1ull << 48) || w->visited[slot_of(w, word)])
         return;
     admit(w, word, 0, 0);
 }
@@ -224,6 +240,7 @@ static void walker_free(struct walker *w)
     free(w->types);
     free(w->type_slots);
     free(w->visited);
+    free(w->visited_index);
     free(w->stack);
     free(w->scratch);
     free(w->heap_is_dict);
@@ -245,12 +262,18 @@ enum phs_status heap_walk(struct py_process *p, struct memsrc *mem, struct snaps
     if (!w.lay)
         return phs_error_set(err, PHS_UNSUPPORTED, 0, "no object layout rules for Python %u.%u", p->off.major,
                              p->off.minor);
-    w.cap_objs = 1u << 16;
+    /* Size the tables from the copy (an object per ~128 bytes is typical of
+     * Python heaps) so they do not grow and rehash during the walk. */
+    size_t expect = snap ? (size_t)(snap->bytes_copied / 128) : 0;
+    w.cap_objs = expect > (1u << 16) ? expect : (1u << 16);
     w.visited_mask = (1u << 17) - 1;
+    while (w.visited_mask + 1 < 2 * w.cap_objs && w.visited_mask < (1ull << 34))
+        w.visited_mask = w.visited_mask * 2 + 1;
     h->objs = malloc(w.cap_objs * sizeof *h->objs);
     w.visited = calloc(w.visited_mask + 1, sizeof *w.visited);
+    w.visited_index = malloc((w.visited_mask + 1) * sizeof *w.visited_index);
     enum phs_status st = PHS_OK;
-    if (!h->objs || !w.visited) {
+    if (!h->objs || !w.visited || !w.visited_index) {
         st = phs_error_set(err, PHS_INTERNAL, ENOMEM, "out of memory");
         goto out;
     }

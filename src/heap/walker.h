@@ -45,7 +45,8 @@ struct walker {
     size_t cap_objs, cap_types;
     unsigned char *heap_is_dict;  /* per heap.types entry: exactly dict (can be "dict of X") */
 
-    uint32_t *visited;        /* open addressing: 1 + index into h->objs, 0 empty */
+    uint64_t *visited;        /* open addressing on the address itself, 0 empty ... */
+    uint32_t *visited_index;  /* ... and, in the same slot, its index into h->objs */
     size_t visited_mask;
 
     uint64_t *stack;
