@@ -557,12 +557,40 @@ static int64_t header_bytes(struct walker *w, uint64_t obj, const struct tinfo *
     return 0;
 }
 
+/* Layouts whose references are just some PyObject* fields: the fields, as
+ * data (absent ones are skipped). Weakrefs list wr_callback only: wr_object
+ * is not a strong reference. */
+#define MAX_SIMPLE_FIELDS 15
+static const enum offsets_field simple_fields[LK_COUNT][MAX_SIMPLE_FIELDS] = {
+    [LK_MODULE] = {OFF_MODULE_DICT, OFF_MODULE_NAME},
+    [LK_FUNCTION] = {OFF_FUNC_CODE, OFF_FUNC_GLOBALS, OFF_FUNC_BUILTINS, OFF_FUNC_NAME, OFF_FUNC_QUALNAME,
+                     OFF_FUNC_DEFAULTS, OFF_FUNC_KWDEFAULTS, OFF_FUNC_CLOSURE, OFF_FUNC_DOC, OFF_FUNC_DICT,
+                     OFF_FUNC_MODULE, OFF_FUNC_ANNOTATIONS, OFF_FUNC_ANNOTATE, OFF_FUNC_TYPEPARAMS},
+    [LK_CELL] = {OFF_CELL_REF},
+    [LK_METHOD] = {OFF_METHOD_FUNC, OFF_METHOD_SELF},
+    [LK_CFUNCTION] = {OFF_CFUNC_SELF, OFF_CFUNC_MODULE},
+    [LK_CLASSMETHOD] = {OFF_CLASSMETHOD_CALLABLE, OFF_CLASSMETHOD_DICT},
+    [LK_STATICMETHOD] = {OFF_STATICMETHOD_CALLABLE, OFF_STATICMETHOD_DICT},
+    [LK_PROPERTY] = {OFF_PROPERTY_GET, OFF_PROPERTY_SET, OFF_PROPERTY_DEL, OFF_PROPERTY_DOC, OFF_PROPERTY_NAME},
+    [LK_DESCR] = {OFF_DESCR_TYPE, OFF_DESCR_NAME, OFF_DESCR_QUALNAME},
+    [LK_WEAKREF] = {OFF_WEAKREF_CALLBACK},
+    [LK_RANGE] = {OFF_RANGE_START, OFF_RANGE_STOP, OFF_RANGE_STEP, OFF_RANGE_LENGTH},
+    [LK_SLICE] = {OFF_SLICE_START, OFF_SLICE_STOP, OFF_SLICE_STEP},
+    [LK_MEMORYVIEW] = {OFF_MEMORYVIEW_MBUF},
+    [LK_MANAGEDBUF] = {OFF_MANAGEDBUF_OBJ},
+    [LK_DEFDICT] = {OFF_DEFDICT_FACTORY},
+    [LK_ODICT] = {OFF_ODICT_INST_DICT},
+};
+
 /* ---- the dispatcher ---- */
 
 void decode_object(struct walker *w, uint64_t obj, struct tinfo t, uint64_t *size_out, uint32_t *extra_out)
 {
     int64_t size = generic_size(w, obj, &t);
     uint32_t extra = 0;
+    const enum offsets_field *simple = simple_fields[t.layout];
+    for (int i = 0; i < MAX_SIMPLE_FIELDS && simple[i]; i++)   /* 0 (runtime.size) ends a row */
+        ref_field(w, obj, w->o[simple[i]]);
     switch (t.layout) {
     case LK_OBJECT:
     case LK_BYTES:
@@ -597,10 +625,7 @@ void decode_object(struct walker *w, uint64_t obj, struct tinfo t, uint64_t *siz
     case LK_DEFDICT:
     case LK_ODICT:
         size = dict_refs(w, obj, &t);
-        if (t.layout == LK_DEFDICT)
-            REF(w, obj, DEFDICT_FACTORY);
         if (t.layout == LK_ODICT) {
-            REF(w, obj, ODICT_INST_DICT);
             int64_t fast = (int64_t)field(w, obj, WO(w, ODICT_FAST_NODES_SIZE));
             int64_t used = (int64_t)field(w, obj, WO(w, DICT_USED));
             if (fast > 0 && fast < MAX_ITEMS)
@@ -637,81 +662,18 @@ void decode_object(struct walker *w, uint64_t obj, struct tinfo t, uint64_t *siz
     case LK_TYPE:
         size = type_refs(w, obj);
         break;
-    case LK_MODULE:
-        REF(w, obj, MODULE_DICT);
-        REF(w, obj, MODULE_NAME);
-        break;
-    case LK_FUNCTION: {
-        static const enum offsets_field fields[] = {
-            OFF_FUNC_CODE, OFF_FUNC_GLOBALS, OFF_FUNC_BUILTINS, OFF_FUNC_NAME, OFF_FUNC_QUALNAME,
-            OFF_FUNC_DEFAULTS, OFF_FUNC_KWDEFAULTS, OFF_FUNC_CLOSURE, OFF_FUNC_DOC, OFF_FUNC_DICT,
-            OFF_FUNC_MODULE, OFF_FUNC_ANNOTATIONS, OFF_FUNC_ANNOTATE, OFF_FUNC_TYPEPARAMS,
-        };
-        for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-            ref_field(w, obj, w->o[fields[i]]);
-        break;
-    }
     case LK_CODE:
         size = code_refs(w, obj, &t);
         break;
-    case LK_CELL:
-        REF(w, obj, CELL_REF);
-        break;
-    case LK_METHOD:
-        REF(w, obj, METHOD_FUNC);
-        REF(w, obj, METHOD_SELF);
-        break;
     case LK_CFUNCTION:
-        REF(w, obj, CFUNC_SELF);
-        REF(w, obj, CFUNC_MODULE);
         if (HAS(w, CMETHOD_CLASS) && WO(w, CMETHOD_CLASS) + 8 <= t.core_basicsize)
             REF(w, obj, CMETHOD_CLASS);
-        break;
-    case LK_CLASSMETHOD:
-        REF(w, obj, CLASSMETHOD_CALLABLE);
-        REF(w, obj, CLASSMETHOD_DICT);
-        break;
-    case LK_STATICMETHOD:
-        REF(w, obj, STATICMETHOD_CALLABLE);
-        REF(w, obj, STATICMETHOD_DICT);
-        break;
-    case LK_PROPERTY:
-        REF(w, obj, PROPERTY_GET);
-        REF(w, obj, PROPERTY_SET);
-        REF(w, obj, PROPERTY_DEL);
-        REF(w, obj, PROPERTY_DOC);
-        REF(w, obj, PROPERTY_NAME);
-        break;
-    case LK_DESCR:
-        REF(w, obj, DESCR_TYPE);
-        REF(w, obj, DESCR_NAME);
-        REF(w, obj, DESCR_QUALNAME);
         break;
     case LK_FRAME:
         size = frame_refs(w, obj);
         break;
     case LK_GEN:
         size = gen_refs(w, obj, &t);
-        break;
-    case LK_WEAKREF:                              /* wr_object is not a strong reference */
-        REF(w, obj, WEAKREF_CALLBACK);
-        break;
-    case LK_RANGE:
-        REF(w, obj, RANGE_START);
-        REF(w, obj, RANGE_STOP);
-        REF(w, obj, RANGE_STEP);
-        REF(w, obj, RANGE_LENGTH);
-        break;
-    case LK_SLICE:
-        REF(w, obj, SLICE_START);
-        REF(w, obj, SLICE_STOP);
-        REF(w, obj, SLICE_STEP);
-        break;
-    case LK_MEMORYVIEW:
-        REF(w, obj, MEMORYVIEW_MBUF);
-        break;
-    case LK_MANAGEDBUF:
-        REF(w, obj, MANAGEDBUF_OBJ);
         break;
     case LK_ARRAY: {
         int64_t alloc = (int64_t)field(w, obj, ARRAY_ALLOCATED);
@@ -743,7 +705,7 @@ void decode_object(struct walker *w, uint64_t obj, struct tinfo t, uint64_t *siz
         }
         break;
     }
-    case LK_COUNT:
+    default:         /* the simple layouts: their fields were followed above */
         break;
     }
     /* What a subclass or a type without a decoder adds to its base. */
