@@ -142,11 +142,12 @@ def test_signal_while_paused_releases_target(binary, make_target, sig, command):
     target = make_target(resolve_interpreter(("pyenv", "3.12")), args=("3",))
     tool = subprocess.Popen([BINARY, command, str(target.pid)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, env=dict(os.environ, PYHEAPSCOPE_TEST_HOOK="hold-pause"))
+    # TracerPid is set at PTRACE_SEIZE, a moment before PTRACE_INTERRUPT
+    # stops the thread: wait for the tracing stop itself.
     deadline = time.time() + 10
-    while proc_state(target.pid)[1] == 0:
+    while not (proc_state(target.pid)[1] != 0 and proc_state(target.pid)[0].startswith("t")):
         assert time.time() < deadline, "pyheapscope never paused the target"
         time.sleep(0.01)
-    assert proc_state(target.pid)[0].startswith("t")      # tracing stop
     tool.send_signal(sig)
     tool.wait(timeout=10)
     assert tool.returncode == -sig
