@@ -39,6 +39,7 @@ struct heap_type {
 
 struct heap_stats {
     uint64_t gc_objects;      /* on generations 0-2 */
+    uint64_t gen_objects[3];  /* ... per generation (summed over interpreters) */
     uint64_t permanent_objects;
     uint64_t bad_pointers;    /* references that did not lead to a valid object, skipped */
     uint64_t bad_gc_links;    /* GC list links that were broken (only without a pause) */

@@ -58,6 +58,14 @@ enum phs_status target_exe(pid_t pid, char *out, size_t cap, struct phs_error *e
 /* /proc/PID/cmdline with NULs turned into spaces. */
 enum phs_status target_cmdline(pid_t pid, char *out, size_t cap, struct phs_error *err);
 
+struct target_usage {
+    uint64_t rss_bytes;          /* resident set, /proc/PID/statm */
+    double uptime_seconds;       /* since the process started */
+};
+
+/* RSS and age of the process. PHS_NO_PROCESS if it is gone. */
+enum phs_status target_usage(pid_t pid, struct target_usage *u, struct phs_error *err);
+
 /* PHS_OK if the process exists (and is not a zombie), else PHS_NO_PROCESS
  * or PHS_PERMISSION with a message saying why. */
 enum phs_status target_check_alive(pid_t pid, struct phs_error *err);

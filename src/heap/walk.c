@@ -168,7 +168,7 @@ void walker_maybe_ref(struct walker *w, uint64_t word)
 
 /* ---- seeding from the collector's lists ---- */
 
-static enum phs_status walk_gc_list(struct walker *w, uint64_t head, uint32_t flags, int tolerant,
+static enum phs_status walk_gc_list(struct walker *w, uint64_t head, int gen, int tolerant,
                                     struct phs_error *err)
 {
     uint64_t link[2];
@@ -178,6 +178,7 @@ static enum phs_status walk_gc_list(struct walker *w, uint64_t head, uint32_t fl
                                         (unsigned long long)head);
     uint64_t prev = head, node = link[0] & GC_LINK_MASK;
     uint64_t gch = (uint64_t)WO(w, GCHEAD_SIZE);
+    uint32_t flags = HEAP_OBJ_GC | (gen == 3 ? HEAP_OBJ_PERMANENT : 0);
     for (uint64_t n = 0; node != head; n++) {
         if (!node || (node & 7) || n >= MAX_GC_LIST || rd(w, node, link, sizeof link) != 0 ||
             (link[1] & GC_LINK_MASK) != prev) {
@@ -194,10 +195,12 @@ static enum phs_status walk_gc_list(struct walker *w, uint64_t head, uint32_t fl
             found = admit(w, obj, flags, 0);
         if (found) {
             w->h->objs[found - 1].flags |= flags;
-            if (flags & HEAP_OBJ_PERMANENT)
+            if (gen == 3) {
                 w->h->stats.permanent_objects++;
-            else
+            } else {
                 w->h->stats.gc_objects++;
+                w->h->stats.gen_objects[gen]++;
+            }
         } else {
             w->h->stats.bad_objects++;
         }
@@ -222,8 +225,7 @@ static enum phs_status seed(struct walker *w, int tolerant, struct phs_error *er
             for (int g = 0; g < 4; g++) {
                 uint64_t head = g < 3 ? gc + (uint64_t)(WO(w, GC_GENERATIONS) + g * WO(w, GCGEN_SIZE))
                                       : gc + (uint64_t)WO(w, GC_PERMANENT);
-                enum phs_status st = walk_gc_list(w, head + (uint64_t)WO(w, GCGEN_HEAD),
-                                                  HEAP_OBJ_GC | (g == 3 ? HEAP_OBJ_PERMANENT : 0), tolerant, err);
+                enum phs_status st = walk_gc_list(w, head + (uint64_t)WO(w, GCGEN_HEAD), g, tolerant, err);
                 if (st != PHS_OK)
                     return st;
             }

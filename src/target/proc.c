@@ -80,6 +80,46 @@ enum phs_status target_cmdline(pid_t pid, char *out, size_t cap, struct phs_erro
     return PHS_OK;
 }
 
+enum phs_status target_usage(pid_t pid, struct target_usage *u, struct phs_error *err)
+{
+    char path[64], buf[1024];
+    unsigned long long size = 0, resident = 0, start_ticks = 0;
+    double uptime = 0;
+    memset(u, 0, sizeof *u);
+    snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return phs_error_set(err, PHS_NO_PROCESS, errno, "process %d is gone", (int)pid);
+    int ok = fscanf(f, "%llu %llu", &size, &resident) == 2;
+    fclose(f);
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    f = fopen(path, "re");
+    if (!f)
+        return phs_error_set(err, PHS_NO_PROCESS, errno, "process %d is gone", (int)pid);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* The command name may hold spaces and parentheses: fields resume
+     * after the last ')'. starttime is field 22, the 20th after it. */
+    char *p = strrchr(buf, ')');
+    for (int field = 2; p && field < 22; field++)
+        p = strchr(p + 1, ' ');
+    if (p)
+        start_ticks = strtoull(p + 1, NULL, 10);
+    f = fopen("/proc/uptime", "re");
+    if (f) {
+        if (fscanf(f, "%lf", &uptime) != 1)
+            uptime = 0;
+        fclose(f);
+    }
+    long hz = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+    if (ok)
+        u->rss_bytes = resident * (unsigned long long)page;
+    if (p && hz > 0 && uptime > 0)
+        u->uptime_seconds = uptime - (double)start_ticks / (double)hz;
+    return PHS_OK;
+}
+
 static int cmp_pid(const void *a, const void *b)
 {
     pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;

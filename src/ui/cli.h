@@ -16,9 +16,12 @@ struct cli_opts {
     struct py_attach_opts attach;
     const char *output;           /* symbols generate -o */
     const char *python_version;   /* symbols generate --python-version */
-    int top;                      /* summary --top: rows shown; -1 not given, 0 all */
-    int sort_by_count;            /* summary --sort count */
+    int top;                      /* --top: rows shown; -1 not given, 0 all */
+    int sort;                     /* --sort: enum growth_sort (size, count, dsize, dcount, name) */
     int nonblocking;              /* do not pause the target */
+    double interval;              /* top --interval, seconds */
+    long iterations;              /* top --iterations; 0: until stopped */
+    int batch;                    /* top --batch */
 };
 
 /* Human-friendly figures for text output. Cannot fail; truncate to cap. */
@@ -31,6 +34,8 @@ int cli_fail(const char *command, const struct phs_error *err);
 
 int cmd_info(const struct cli_opts *o);
 int cmd_summary(const struct cli_opts *o);
+/* cmd_argv: the program to start and watch (`top -- cmd ...`), or NULL. */
+int cmd_top(struct cli_opts *o, char **cmd_argv);
 int cmd_symbols_generate(const struct cli_opts *o, const char *path);
 
 #endif

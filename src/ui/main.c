@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pyheapscope/growth.h"
 #include "pyheapscope/target.h"
 
 #define PYHEAPSCOPE_VERSION "0.1.0"
@@ -26,6 +27,11 @@ static void usage(FILE *f)
 "                        largest first; an instance's __dict__ is shown as\n"
 "                        \"dict of CLASS\". The target is paused only while its\n"
 "                        memory is copied, then walked here.\n"
+"  top PID               the heap live, refreshed every --interval seconds:\n"
+"                        kinds with count, size and their change since the\n"
+"                        last refresh. --batch (plain text frames) or --json\n"
+"                        (one object per refresh, per line), --iterations N\n"
+"  top -- PROGRAM ARGS   start PROGRAM and watch it (stopped when top ends)\n"
 "  info PID              Python version, executable and libpython, build kind,\n"
 "                        _PyRuntime address, interpreters and thread ids, GC\n"
 "                        generations, and which offsets source was used\n"
@@ -46,7 +52,11 @@ static void usage(FILE *f)
 "                        the target's and this machine's /usr/lib/debug)\n"
 "      --top N           summary: show the N largest kinds (text default 20,\n"
 "                        JSON default all; 0: all)\n"
-"      --sort KEY        summary: order kinds by size (default) or count\n"
+"      --sort KEY        order kinds by size (default) or count; top also by\n"
+"                        dsize, dcount (change since the last refresh) or name\n"
+"      --interval S      top: seconds between refreshes (default 2)\n"
+"      --iterations N    top: stop after N refreshes\n"
+"      --batch           top: plain-text frames instead of the full screen\n"
 "      --nonblocking     summary: never pause the target; the walk checks every\n"
 "                        pointer and link and reports what it had to skip\n"
 "  -o, --output FILE     symbols generate: write the table to FILE\n"
@@ -59,6 +69,7 @@ static void usage(FILE *f)
 "  pyheapscope summary 4242\n"
 "  pyheapscope summary --sort count --top 50 4242\n"
 "  pyheapscope summary --json 4242 | jq '.kinds[] | select(.kind | startswith(\"app.\"))'\n"
+"  pyheapscope top --json --iterations 10 --interval 5 4242 > growth.jsonl\n"
 "  pyheapscope info 4242\n"
 "  pyheapscope info --json --pid 4242 | jq .interpreters[0].gc\n"
 "  pyheapscope info --offsets bundled 4242     # ignore debug info\n"
@@ -116,7 +127,7 @@ static int parse_pid(const char *s, pid_t *out)
 }
 
 enum { OPT_JSON = 256, OPT_OFFSETS, OPT_OFFSETS_FILE, OPT_DEBUGINFO, OPT_PYVER, OPT_TOP, OPT_SORT,
-       OPT_NONBLOCKING };
+       OPT_NONBLOCKING, OPT_INTERVAL, OPT_ITERATIONS, OPT_BATCH };
 
 int main(int argc, char **argv)
 {
@@ -131,6 +142,9 @@ int main(int argc, char **argv)
         {"top", required_argument, NULL, OPT_TOP},
         {"sort", required_argument, NULL, OPT_SORT},
         {"nonblocking", no_argument, NULL, OPT_NONBLOCKING},
+        {"interval", required_argument, NULL, OPT_INTERVAL},
+        {"iterations", required_argument, NULL, OPT_ITERATIONS},
+        {"batch", no_argument, NULL, OPT_BATCH},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -138,6 +152,15 @@ int main(int argc, char **argv)
     struct cli_opts o;
     memset(&o, 0, sizeof o);
     o.top = -1;
+    o.interval = 2.0;
+    /* `top -- PROGRAM ARGS...`: what follows "--" is the program's, not ours. */
+    char **cmd_argv = NULL;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--") == 0) {
+            cmd_argv = argv + i + 1;
+            argc = i;
+            break;
+        }
     int c;
     while ((c = getopt_long(argc, argv, "p:o:hV", longopts, NULL)) != -1) {
         switch (c) {
@@ -165,10 +188,30 @@ int main(int argc, char **argv)
             break;
         }
         case OPT_SORT:
-            if (strcmp(optarg, "size") == 0) o.sort_by_count = 0;
-            else if (strcmp(optarg, "count") == 0) o.sort_by_count = 1;
-            else return usage_error("--sort takes size or count, not '%s'", optarg);
+            if (strcmp(optarg, "size") == 0) o.sort = GROWTH_BY_SIZE;
+            else if (strcmp(optarg, "count") == 0) o.sort = GROWTH_BY_COUNT;
+            else if (strcmp(optarg, "dsize") == 0) o.sort = GROWTH_BY_DSIZE;
+            else if (strcmp(optarg, "dcount") == 0) o.sort = GROWTH_BY_DCOUNT;
+            else if (strcmp(optarg, "name") == 0) o.sort = GROWTH_BY_NAME;
+            else return usage_error("--sort takes size, count, dsize, dcount or name, not '%s'", optarg);
             break;
+        case OPT_INTERVAL: {
+            char *end;
+            double v = strtod(optarg, &end);
+            if (*optarg == '\0' || *end || !(v >= 0.1 && v <= 86400))
+                return usage_error("--interval takes seconds between 0.1 and 86400, not '%s'", optarg);
+            o.interval = v;
+            break;
+        }
+        case OPT_ITERATIONS: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end || v < 1)
+                return usage_error("--iterations takes a positive number, not '%s'", optarg);
+            o.iterations = v;
+            break;
+        }
+        case OPT_BATCH: o.batch = 1; break;
         case OPT_NONBLOCKING: o.nonblocking = 1; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("pyheapscope %s\n", PYHEAPSCOPE_VERSION); return 0;
@@ -182,6 +225,28 @@ int main(int argc, char **argv)
         return phs_status_exit_code(PHS_USAGE);
     }
     const char *command = args[0];
+    if (strcmp(command, "summary") == 0 && o.sort > GROWTH_BY_COUNT)
+        return usage_error("%s", "summary sorts by size or count");
+    if (cmd_argv && strcmp(command, "top") != 0)
+        return usage_error("%s", "only top takes a program after '--'");
+    if (strcmp(command, "top") == 0) {
+        if (cmd_argv) {
+            if (!cmd_argv[0])
+                return usage_error("%s", "nothing to start after '--'");
+            if (o.pid || nargs > 1)
+                return usage_error("%s", "top takes a PID or a program to start, not both");
+            pause_install_signal_handlers();
+            return cmd_top(&o, cmd_argv);
+        }
+        if (nargs > 2)
+            return usage_error("top takes one PID, got '%s' too (to start a program: top -- PROGRAM ARGS)", args[2]);
+        if (nargs == 2 && parse_pid(args[1], &o.pid) != 0)
+            return usage_error("invalid PID '%s'", args[1]);
+        if (o.pid == 0)
+            return usage_error("%s", "top needs a PID, or a program: pyheapscope top -- python3 app.py");
+        pause_install_signal_handlers();
+        return cmd_top(&o, NULL);
+    }
     if (strcmp(command, "info") == 0 || strcmp(command, "summary") == 0) {
         if (nargs > 2)
             return usage_error("this command takes one PID, got '%s' too", args[2]);

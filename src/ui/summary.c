@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pyheapscope/growth.h"
 #include "pyheapscope/histogram.h"
 #include "pyheapscope/json.h"
 
@@ -128,7 +129,7 @@ static void print_json(const struct cli_opts *o, const struct py_process *p, con
     json_object_end(&j);
     json_uint(&j, "conservative_scans", h->stats.conservative_scans);
     json_uint(&j, "target_reads", p->mem->reads);
-    json_string(&j, "sort", o->sort_by_count ? "count" : "size");
+    json_string(&j, "sort", o->sort == GROWTH_BY_COUNT ? "count" : "size");
     json_array_begin(&j, "kinds");
     size_t shown = o->top > 0 && (size_t)o->top < hg->n ? (size_t)o->top : hg->n;
     for (size_t i = 0; i < shown; i++) {
@@ -164,7 +165,7 @@ int cmd_summary(const struct cli_opts *o)
     if (st == PHS_OK) {
         st = histogram_build(&h, &hg, &err);
         if (st == PHS_OK) {
-            histogram_sort(&hg, o->sort_by_count ? HISTO_BY_COUNT : HISTO_BY_SIZE);
+            histogram_sort(&hg, o->sort == GROWTH_BY_COUNT ? HISTO_BY_COUNT : HISTO_BY_SIZE);
             if (o->json)
                 print_json(o, &p, &h, &tm, &hg);
             else
