@@ -8,6 +8,9 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 $(WARN) -Iinclude $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS  := $(PKG_LIBS)
+# ncurses (wide-character) only for the front end's full-screen view
+CURSES_CFLAGS := $(shell pkg-config --cflags ncursesw 2>/dev/null)
+CURSES_LIBS   := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
 BUILD   ?= build
 PYTEST  ?= /usr/bin/python3 -m pytest
 
@@ -32,7 +35,9 @@ pyheapscope: $(BUILD)/pyheapscope
 	cp $< $@
 
 $(BUILD)/pyheapscope: $(LIB_OBJ) $(UI_SRC:%.c=$(BUILD)/%.o)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS) $(CURSES_LIBS) -lm
+
+$(BUILD)/src/ui/top_screen.o: ALL_CFLAGS += $(CURSES_CFLAGS)
 
 $(BUILD)/%.o: %.c $(wildcard include/pyheapscope/*.h src/*/*.h)
 	@mkdir -p $(dir $@)

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""summary_bench.py - what one `pyheapscope summary` costs, against what the
-same histogram costs inside the target.
+"""summary_bench.py - what one `pyheapscope summary` (and one `top`
+refresh) costs, against what the same histogram costs inside the target.
 
 Starts tests/targets/heap_target.py with the JSON-records workload (which
 also times its own in-process walk: gc.get_objects + referents +
@@ -40,6 +40,11 @@ def main():
                     sys.exit('target exited')
                 time.sleep(0.1)
             facts = json.load(open(facts_path))
+            # top: refreshes after the first reuse the snapshot buffer
+            interval = 2.0
+            topout = subprocess.run([a.binary, 'top', '--json', '--iterations', '4', '--interval', str(interval),
+                                     '--top', '1', str(target.pid)], capture_output=True, text=True, check=True)
+            frames = [json.loads(line) for line in topout.stdout.splitlines()]
             runs = []
             for _ in range(a.runs):
                 t0 = time.monotonic()
@@ -68,6 +73,9 @@ def main():
     print('  walk                %12.3f s   (%.1f M objects/s)' % (snap('walk_ns'), objects / snap('walk_ns') / 1e6))
     print('  in-process walk     %12.3f s   (gc.get_objects + referents + getsizeof, in the target)' % inproc)
     print('  ratio in-process / pyheapscope wall: %.1fx' % (inproc / wall))
+    refresh = med([f['snapshot']['total_ns'] for f in frames[1:]]) / 1e9
+    print('  top: one refresh    %12.3f s   (median of refreshes 2-4: %.0f %% of the %.0f s interval; first %.3f s)' %
+          (refresh, 100 * refresh / interval, interval, frames[0]['snapshot']['total_ns'] / 1e9))
 
 
 if __name__ == '__main__':

@@ -16,5 +16,5 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
     gcc make pkg-config libc6-dev libelf-dev libdw-dev libncurses-dev \
     python3 python3-pytest python3.11 python3.11-dbg \
-    binutils util-linux patchelf gawk ca-certificates >/dev/null
+    binutils util-linux patchelf gawk tmux ca-certificates >/dev/null
 echo "install-deps.sh: done"

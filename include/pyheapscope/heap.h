@@ -72,6 +72,15 @@ void heap_done(struct heap *h);
 
 
 
+/* A short text about each object idx[0..n) of h, into out + k*cap, read
+ * from snap (which must still hold the copy h was walked from): the start
+ * of a str or bytes, the value of an int or float, the length of a
+ * container and the first keys of a dict, a type's or function's name.
+ * "" when there is nothing to say. Never fails: what cannot be read is
+ * left out. */
+void heap_previews(struct py_process *p, struct snapshot *snap, struct heap *h, const size_t *idx, size_t n,
+                   char *out, size_t cap);
+
 /* ---- taking a snapshot and walking it (take.c) ---- */
 
 struct heap_timing {

@@ -38,4 +38,8 @@ void histogram_sort(struct histogram *hg, enum histo_sort by);
 
 void histogram_done(struct histogram *hg);
 
+/* The indices (into h->objs) of up to max objects of kind `kind`, largest
+ * first, into idx. Returns how many. Cannot fail. */
+size_t histogram_largest(const struct heap *h, const char *kind, size_t *idx, size_t max);
+
 #endif

@@ -68,6 +68,7 @@ struct py_layout {
 #define ARRAY_DESCR           40
 #define ARRAYDESCR_ITEMSIZE   4      /* struct arraydescr {char typecode; int itemsize; ...} */
 #define OPCACHE_ENTRY_SIZE    32     /* _PyOpcache, 3.8-3.10 */
+#define FLOAT_VALUE           16     /* PyFloatObject.ob_fval */
 
 /* The rules for CPython 3.minor; NULL outside 3.7-3.15. */
 const struct py_layout *py_layout_for(unsigned major, unsigned minor);

@@ -114,6 +114,11 @@ uint64_t pause_end(struct pause *p);
  * SIGHUP and SIGQUIT. Call once at start-up. */
 void pause_install_signal_handlers(void);
 
+/* A function those handlers call after releasing the target and before
+ * the signal ends pyheapscope (e.g. to restore the terminal). It must be
+ * async-signal-safe. NULL: none. */
+void pause_set_fatal_signal_hook(void (*hook)(void));
+
 /* Nanoseconds on CLOCK_MONOTONIC. */
 uint64_t monotonic_ns(void);
 

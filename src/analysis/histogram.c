@@ -104,3 +104,32 @@ void histogram_done(struct histogram *hg)
     free(hg->rows);
     memset(hg, 0, sizeof *hg);
 }
+
+size_t histogram_largest(const struct heap *h, const char *kind, size_t *idx, size_t max)
+{
+    const char *owner_name = strncmp(kind, "dict of ", 8) == 0 ? kind + 8 : NULL;
+    unsigned char *is_type = calloc(h->ntypes + 1, 1), *is_owner = calloc(h->ntypes + 1, 1);
+    size_t n = 0;
+    if (!is_type || !is_owner || !max)
+        goto out;
+    for (size_t t = 0; t < h->ntypes; t++) {
+        is_type[t] = strcmp(h->types[t].name, kind) == 0;
+        is_owner[t] = owner_name && strcmp(h->types[t].name, owner_name) == 0;
+    }
+    for (size_t i = 0; i < h->nobjs; i++) {
+        const struct heap_object *o = &h->objs[i];
+        int match = o->owner && o->owner - 1 < h->ntypes ? is_owner[o->owner - 1] : is_type[o->type];
+        if (!match || (n == max && h->objs[idx[n - 1]].size >= o->size))
+            continue;
+        size_t at = n < max ? n++ : max - 1;     /* insertion sort into the kept few */
+        while (at > 0 && h->objs[idx[at - 1]].size < o->size) {
+            idx[at] = idx[at - 1];
+            at--;
+        }
+        idx[at] = i;
+    }
+out:
+    free(is_type);
+    free(is_owner);
+    return n;
+}

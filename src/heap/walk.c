@@ -235,7 +235,19 @@ static enum phs_status seed(struct walker *w, int tolerant, struct phs_error *er
     return PHS_OK;
 }
 
-static void walker_free(struct walker *w)
+void walker_setup(struct walker *w, struct py_process *p, struct memsrc *mem, struct snapshot *snap,
+                  struct heap *h)
+{
+    memset(w, 0, sizeof *w);
+    w->p = p;
+    w->o = p->off.v;
+    w->lay = py_layout_for(p->off.major, p->off.minor);
+    w->mem = mem;
+    w->snap = snap;
+    w->h = h;
+}
+
+void walker_free(struct walker *w)
 {
     for (size_t i = 0; i < w->ntinfo; i++)
         free(w->types[i].members);
@@ -254,13 +266,7 @@ enum phs_status heap_walk(struct py_process *p, struct memsrc *mem, struct snaps
     uint64_t t0 = monotonic_ns();
     memset(h, 0, sizeof *h);
     struct walker w;
-    memset(&w, 0, sizeof w);
-    w.p = p;
-    w.o = p->off.v;
-    w.lay = py_layout_for(p->off.major, p->off.minor);
-    w.mem = mem;
-    w.snap = snap;
-    w.h = h;
+    walker_setup(&w, p, mem, snap, h);
     if (!w.lay)
         return phs_error_set(err, PHS_UNSUPPORTED, 0, "no object layout rules for Python %u.%u", p->off.major,
                              p->off.minor);

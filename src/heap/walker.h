@@ -111,6 +111,12 @@ void walker_maybe_ref(struct walker *w, uint64_t word);
 /* Index + 1 of the object at addr if it was counted, else 0. */
 uint32_t walker_find(struct walker *w, uint64_t addr);
 
+/* A walker over h for reads and type lookups only (previews); release it
+ * with walker_free. */
+void walker_setup(struct walker *w, struct py_process *p, struct memsrc *mem, struct snapshot *snap,
+                  struct heap *h);
+void walker_free(struct walker *w);
+
 /* ---- types.c ---- */
 /* Resolve the known types' addresses from the ELF symbols. */
 void types_init(struct walker *w);

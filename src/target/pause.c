@@ -38,11 +38,20 @@ static void release_all(struct pause *p)
     errno = saved;
 }
 
+static void (*volatile fatal_signal_hook)(void);
+
+void pause_set_fatal_signal_hook(void (*hook)(void))
+{
+    fatal_signal_hook = hook;
+}
+
 static void on_fatal_signal(int sig)
 {
     struct pause *p = active_pause;
     if (p)
         release_all(p);
+    if (fatal_signal_hook)
+        fatal_signal_hook();
     signal(sig, SIG_DFL);
     raise(sig);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pyheapscope/growth.h"
 #include "pyheapscope/heap.h"
 #include "pyheapscope/histogram.h"
 #include "pyheapscope/json.h"
@@ -253,6 +254,32 @@ static void test_histogram(void)
     histogram_done(&hg);
 }
 
+static void test_growth(void)
+{
+    struct histo_row r1[2] = {{(char *)"dict", 10, 1000, 0, 0, 0}, {(char *)"app.Order", 5, 240, 0, 0, 0}};
+    struct histo_row r2[2] = {{(char *)"app.Order", 8, 384, 0, 0, 0}, {(char *)"str", 3, 150, 0, 0, 0}};
+    struct histo_row r3[1] = {{(char *)"app.Order", 9, 432, 0, 0, 0}};
+    struct histogram h1 = {r1, 2, 15, 1240, 0}, h2 = {r2, 2, 11, 534, 0}, h3 = {r3, 1, 9, 432, 0};
+    struct growth g;
+    struct phs_error err;
+    growth_init(&g);
+    CHECK(growth_update(&g, &h1, &err) == PHS_OK && g.n == 2 && g.dcount == 0);
+    for (size_t i = 0; i < g.n; i++)
+        CHECK(g.rows[i].dcount == 0 && g.rows[i].scount == 0);     /* the first refresh is the baseline */
+    CHECK(growth_update(&g, &h2, &err) == PHS_OK && g.n == 3);      /* dict vanished: kept one refresh */
+    growth_sort(&g, GROWTH_BY_DCOUNT, 0);
+    CHECK(strcmp(g.rows[0].kind, "app.Order") == 0 && g.rows[0].dcount == 3 && g.rows[0].dbytes == 144);
+    CHECK(strcmp(g.rows[1].kind, "str") == 0 && g.rows[1].dcount == 3);
+    CHECK(strcmp(g.rows[2].kind, "dict") == 0 && g.rows[2].count == 0 && g.rows[2].dcount == -10);
+    CHECK(g.dcount == -4 && g.dbytes == 534 - 1240);
+    CHECK(growth_update(&g, &h3, &err) == PHS_OK);
+    growth_sort(&g, GROWTH_BY_NAME, 0);
+    CHECK(g.n == 2 && strcmp(g.rows[0].kind, "app.Order") == 0 && strcmp(g.rows[1].kind, "str") == 0);
+    CHECK(g.rows[0].dcount == 1 && g.rows[0].scount == 4 && g.rows[1].scount == 0);   /* str: 0 - 0 */
+    CHECK(g.scount == 9 - 15);
+    growth_done(&g);
+}
+
 static void test_layouts(void)
 {
     for (unsigned minor = 7; minor <= 15; minor++)
@@ -275,6 +302,7 @@ int main(void)
     test_snapshot();
     test_histogram();
     test_layouts();
+    test_growth();
     printf("unit: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
