@@ -27,6 +27,9 @@ struct cli_opts {
 /* Human-friendly figures for text output. Cannot fail; truncate to cap. */
 void cli_format_bytes(uint64_t n, char *out, size_t cap);
 void cli_format_count(uint64_t n, char *out, size_t cap);
+/* "+1,234" / "-12.0 KiB" / "0" for changes. */
+void cli_format_signed_count(int64_t v, char *out, size_t cap);
+void cli_format_signed_bytes(int64_t v, char *out, size_t cap);
 
 /* Print err as one line on stderr, with a hint for the codes that have one,
  * and return the exit status for it. */

@@ -12,36 +12,6 @@
 #include "pyheapscope/histogram.h"
 #include "pyheapscope/json.h"
 
-/* "1.5 GiB", "312.4 MiB", "17.0 KiB", "512 B" */
-void cli_format_bytes(uint64_t n, char *out, size_t cap)
-{
-    static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = (double)n;
-    int u = 0;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        u++;
-    }
-    if (u == 0)
-        snprintf(out, cap, "%" PRIu64 " B", n);
-    else
-        snprintf(out, cap, "%.1f %s", v, units[u]);
-}
-
-/* 1234567 -> "1,234,567" */
-void cli_format_count(uint64_t n, char *out, size_t cap)
-{
-    char digits[32];
-    int len = snprintf(digits, sizeof digits, "%" PRIu64, n);
-    size_t o = 0;
-    for (int i = 0; i < len && o + 2 < cap; i++) {
-        if (i && (len - i) % 3 == 0)
-            out[o++] = ',';
-        out[o++] = digits[i];
-    }
-    out[o] = '\0';
-}
-
 static double pct(uint64_t part, uint64_t whole)
 {
     return whole ? 100.0 * (double)part / (double)whole : 0.0;

@@ -148,20 +148,6 @@ static pid_t spawn_and_wait(char **argv, const struct cli_opts *o, struct phs_er
 
 /* ---- the batch view ---- */
 
-static void print_signed_count(int64_t v, char *out, size_t cap)
-{
-    char digits[32];
-    cli_format_count((uint64_t)(v < 0 ? -v : v), digits, sizeof digits);
-    snprintf(out, cap, "%s%s", v < 0 ? "-" : v > 0 ? "+" : "", digits);
-}
-
-static void print_signed_bytes(int64_t v, char *out, size_t cap)
-{
-    char b[32];
-    cli_format_bytes((uint64_t)(v < 0 ? -v : v), b, sizeof b);
-    snprintf(out, cap, "%s%s", v < 0 ? "-" : v > 0 ? "+" : "", v ? b : "0");
-}
-
 void top_format_uptime(double seconds, char *out, size_t cap)
 {
     long s = seconds > 0 ? (long)seconds : 0;
@@ -180,8 +166,8 @@ static void batch_text(const struct top_session *t, const struct cli_opts *o)
     cli_format_bytes(t->usage.rss_bytes, rss, sizeof rss);
     cli_format_count(g->count, objs, sizeof objs);
     cli_format_bytes(g->bytes, bytes, sizeof bytes);
-    print_signed_count(g->dcount, dobjs, sizeof dobjs);
-    print_signed_bytes(g->dbytes, dbytes, sizeof dbytes);
+    cli_format_signed_count(g->dcount, dobjs, sizeof dobjs);
+    cli_format_signed_bytes(g->dbytes, dbytes, sizeof dbytes);
     printf("pyheapscope top - %s  pid %d  %s\n", tbuf, (int)t->p.pid, t->cmdline);
     printf("Python %s, up %s, RSS %s; heap %s objects, %s (%s objects, %s in %.1f s)\n", t->p.version, up, rss,
            objs, bytes, dobjs, dbytes, t->elapsed);
@@ -197,9 +183,9 @@ static void batch_text(const struct top_session *t, const struct cli_opts *o)
         const struct growth_row *r = &g->rows[i];
         char c[32], dc[32], s[32], ds[32], avg[32];
         cli_format_count(r->count, c, sizeof c);
-        print_signed_count(r->dcount, dc, sizeof dc);
+        cli_format_signed_count(r->dcount, dc, sizeof dc);
         cli_format_bytes(r->bytes, s, sizeof s);
-        print_signed_bytes(r->dbytes, ds, sizeof ds);
+        cli_format_signed_bytes(r->dbytes, ds, sizeof ds);
         cli_format_bytes(r->count ? r->bytes / r->count : 0, avg, sizeof avg);
         printf("%11s %10s %11s %11s %6.1f %9s  %s\n", c, dc, s, ds,
                g->bytes ? 100.0 * (double)r->bytes / (double)g->bytes : 0.0, avg, r->kind);

@@ -97,20 +97,6 @@ static void load_drill(struct view *v, struct top_session *t)
 
 /* ---- drawing ---- */
 
-static void signed_count(int64_t x, char *out, size_t cap)
-{
-    char d[32];
-    cli_format_count((uint64_t)(x < 0 ? -x : x), d, sizeof d);
-    snprintf(out, cap, "%s%s", x < 0 ? "-" : x > 0 ? "+" : "", d);
-}
-
-static void signed_bytes(int64_t x, char *out, size_t cap)
-{
-    char d[32];
-    cli_format_bytes((uint64_t)(x < 0 ? -x : x), d, sizeof d);
-    snprintf(out, cap, "%s%s", x < 0 ? "-" : x > 0 ? "+" : "", x ? d : "0");
-}
-
 static const char *sort_name(enum growth_sort s)
 {
     switch (s) {
@@ -131,8 +117,8 @@ static void draw_header(const struct view *v, const struct top_session *t)
     cli_format_bytes(t->usage.rss_bytes, rss, sizeof rss);
     cli_format_count(g->count, objs, sizeof objs);
     cli_format_bytes(g->bytes, bytes, sizeof bytes);
-    signed_count(v->since_start ? g->scount : g->dcount, dobjs, sizeof dobjs);
-    signed_bytes(v->since_start ? g->sbytes : g->dbytes, dbytes, sizeof dbytes);
+    cli_format_signed_count(v->since_start ? g->scount : g->dcount, dobjs, sizeof dobjs);
+    cli_format_signed_bytes(v->since_start ? g->sbytes : g->dbytes, dbytes, sizeof dbytes);
     strftime(tbuf, sizeof tbuf, "%H:%M:%S", localtime(&t->wall));
     attron(A_BOLD);
     mvprintw(0, 0, "pyheapscope top  pid %d  Python %s  up %s  RSS %s", (int)t->p.pid, t->p.version, up, rss);
@@ -174,9 +160,9 @@ static void draw_table(struct view *v, const struct top_session *t)
         const struct growth_row *row = &g->rows[v->visible[v->scroll + (size_t)r]];
         char c[32], dc[32], s[32], ds[32], avg[32];
         cli_format_count(row->count, c, sizeof c);
-        signed_count(v->since_start ? row->scount : row->dcount, dc, sizeof dc);
+        cli_format_signed_count(v->since_start ? row->scount : row->dcount, dc, sizeof dc);
         cli_format_bytes(row->bytes, s, sizeof s);
-        signed_bytes(v->since_start ? row->sbytes : row->dbytes, ds, sizeof ds);
+        cli_format_signed_bytes(v->since_start ? row->sbytes : row->dbytes, ds, sizeof ds);
         cli_format_bytes(row->count ? row->bytes / row->count : 0, avg, sizeof avg);
         if (v->scroll + (size_t)r == v->selected)
             attron(A_REVERSE);
