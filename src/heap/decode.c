@@ -141,13 +141,7 @@ static int64_t str_size(struct walker *w, uint64_t obj)
 
 /* ---- dicts ---- */
 
-struct dict_shape {
-    uint64_t entries, values;   /* values: the split table's array, or 0 */
-    int64_t nentries, usable, refcnt, keys_size;
-    size_t esize, koff, voff;
-};
-
-static int dict_shape(struct walker *w, uint64_t keys, uint64_t values, struct dict_shape *s)
+int dict_shape(struct walker *w, uint64_t keys, uint64_t values, struct dict_shape *s)
 {
     memset(s, 0, sizeof *s);
     if (!keys)
@@ -249,6 +243,23 @@ static void ref_values(struct walker *w, const struct tinfo *t, uint64_t values,
     ref_array(w, values, n);
 }
 
+/* A separately allocated values array (3.11/3.12): follow its values and
+ * return its size (the order-byte prefix, whose size sits just below it,
+ * and one word per usable key of the class's shared keys). */
+static uint32_t values_array(struct walker *w, const struct tinfo *t, uint64_t values)
+{
+    if (!values)
+        return 0;
+    uint8_t prefix = 0;
+    uint32_t size = 0;
+    rd(w, values - 1, &prefix, 1);
+    struct dict_shape s;
+    if (dict_shape(w, t->cached_keys, 0, &s) == 0)
+        size = (uint32_t)(prefix + 8 * (s.nentries + s.usable));
+    ref_values(w, t, values, -1);
+    return size;
+}
+
 /* The __dict__ and attribute values of obj; returns the owned bytes that
  * sys.getsizeof leaves out (values arrays, inline values). */
 static uint32_t instance_dict(struct walker *w, uint64_t obj, const struct tinfo *t)
@@ -259,31 +270,16 @@ static uint32_t instance_dict(struct walker *w, uint64_t obj, const struct tinfo
     if (managed) {
         uint64_t word = field(w, obj - 24, 0);
         switch (w->lay->idict) {
-        case IDICT_VALUES_BELOW: {
+        case IDICT_VALUES_BELOW:
             if (word) {
                 set_dict_owner(w, walker_ref(w, word), owner);
                 break;
             }
-            uint64_t values = field(w, obj + (uint64_t)(int64_t)MANAGED_VALUES_OFFSET, 0);
-            if (values) {
-                uint8_t prefix = 0;
-                rd(w, values - 1, &prefix, 1);
-                struct dict_shape s;
-                if (dict_shape(w, t->cached_keys, 0, &s) == 0)
-                    extra = (uint32_t)(prefix + 8 * (s.nentries + s.usable));
-                ref_values(w, t, values, -1);
-            }
+            extra = values_array(w, t, field(w, obj + (uint64_t)(int64_t)MANAGED_VALUES_OFFSET, 0));
             break;
-        }
         case IDICT_TAGGED_BELOW:
             if (word & 1) {
-                uint64_t values = word + 1;
-                uint8_t prefix = 0;
-                rd(w, values - 1, &prefix, 1);
-                struct dict_shape s;
-                if (dict_shape(w, t->cached_keys, 0, &s) == 0)
-                    extra = (uint32_t)(prefix + 8 * (s.nentries + s.usable));
-                ref_values(w, t, values, -1);
+                extra = values_array(w, t, word + 1);
             } else if (word) {
                 set_dict_owner(w, walker_ref(w, word), owner);
             }

@@ -70,30 +70,12 @@ static void dict_preview(struct walker *w, uint64_t addr, char *out, size_t cap)
 {
     int64_t used = (int64_t)field(w, addr, WO(w, DICT_USED));
     snprintf(out, cap, "len %lld", (long long)used);
-    uint64_t keys = field(w, addr, WO(w, DICT_KEYS));
-    int64_t nentries = (int64_t)field(w, keys, WO(w, DICTKEYS_NENTRIES));
-    uint64_t entries;
-    size_t esize, koff;
-    if (!keys || nentries <= 0)
+    struct dict_shape s;
+    if (dict_shape(w, field(w, addr, WO(w, DICT_KEYS)), 0, &s) != 0)
         return;
-    if (HAS(w, DICTKEYS_SIZE)) {
-        int64_t size = (int64_t)field(w, keys, WO(w, DICTKEYS_SIZE));
-        if (size <= 0 || size > (1ll << 40))
-            return;
-        int width = size <= 0xff ? 1 : size <= 0xffff ? 2 : size <= 0xffffffffll ? 4 : 8;
-        entries = keys + (uint64_t)(WO(w, DICTKEYS_INDICES) + width * size);
-        esize = DICT_ENTRY_GENERAL, koff = 8;
-    } else {
-        uint8_t lb[3];
-        if (rd(w, keys + (uint64_t)WO(w, DICTKEYS_LOG2_SIZE), lb, 3) != 0 || lb[1] > 43)
-            return;
-        entries = keys + (uint64_t)WO(w, DICTKEYS_INDICES) + (1ull << lb[1]);
-        esize = lb[2] == 0 ? DICT_ENTRY_GENERAL : DICT_ENTRY_UNICODE;
-        koff = lb[2] == 0 ? 8 : 0;
-    }
     int shown = 0;
-    for (int64_t i = 0; i < nentries && i < 64 && shown < PREVIEW_KEYS; i++) {
-        uint64_t k = field(w, entries + (uint64_t)i * esize, (int64_t)koff);
+    for (int64_t i = 0; i < s.nentries && i < 64 && shown < PREVIEW_KEYS; i++) {
+        uint64_t k = field(w, s.entries + (uint64_t)i * s.esize, (int64_t)s.koff);
         char name[40];
         if (!k || str_utf8(w, k, name, sizeof name) < 0)
             continue;

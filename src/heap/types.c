@@ -18,7 +18,6 @@
 #define MAX_TYPE_DEPTH   64       /* metatype and base chains */
 #define MAX_NAME         256
 #define MAX_MEMBERS      4096     /* PyMemberDef entries read per type */
-#define MAX_DICT_ENTRIES (1u << 30)
 
 static const struct {
     const char *symbol;       /* exported PyTypeObject, or NULL */
@@ -151,39 +150,16 @@ int str_utf8(struct walker *w, uint64_t addr, char *out, size_t cap)
 
 uint64_t dict_get_str(struct walker *w, uint64_t dict_addr, const char *key)
 {
-    uint64_t keys = field(w, dict_addr, WO(w, DICT_KEYS));
-    uint64_t values = field(w, dict_addr, WO(w, DICT_VALUES));
-    int64_t nentries;
-    if (!keys || rd(w, keys + (uint64_t)WO(w, DICTKEYS_NENTRIES), &nentries, 8) != 0 ||
-        nentries < 0 || nentries > (int64_t)MAX_DICT_ENTRIES)
+    struct dict_shape s;
+    if (dict_shape(w, field(w, dict_addr, WO(w, DICT_KEYS)), field(w, dict_addr, WO(w, DICT_VALUES)), &s) != 0)
         return 0;
-    uint64_t entries;
-    size_t esize, koff, voff;
-    if (HAS(w, DICTKEYS_SIZE)) {
-        int64_t size;
-        if (rd(w, keys + (uint64_t)WO(w, DICTKEYS_SIZE), &size, 8) != 0 || size <= 0 || size > (1ll << 40))
-            return 0;
-        int width = size <= 0xff ? 1 : size <= 0xffff ? 2 : size <= 0xffffffffll ? 4 : 8;
-        entries = keys + (uint64_t)WO(w, DICTKEYS_INDICES) + (uint64_t)(width * size);
-        esize = DICT_ENTRY_GENERAL, koff = 8, voff = 16;
-    } else {
-        uint8_t lb[3];
-        if (rd(w, keys + (uint64_t)WO(w, DICTKEYS_LOG2_SIZE), lb, 3) != 0 || lb[1] > 40)
-            return 0;
-        entries = keys + (uint64_t)WO(w, DICTKEYS_INDICES) + (1ull << lb[1]);
-        int general = lb[2] == 0;
-        esize = general ? DICT_ENTRY_GENERAL : DICT_ENTRY_UNICODE;
-        koff = general ? 8 : 0;
-        voff = general ? 16 : 8;
-    }
-    uint64_t vbase = values ? values + (uint64_t)(HAS(w, DICTVALUES_VALUES) ? WO(w, DICTVALUES_VALUES) : 0) : 0;
     size_t klen = strlen(key);
     char buf[MAX_NAME];
-    for (int64_t i = 0; i < nentries && i < 4096; i++) {
-        uint64_t k = field(w, entries + (uint64_t)i * esize, (int64_t)koff);
+    for (int64_t i = 0; i < s.nentries && i < 4096; i++) {
+        uint64_t k = field(w, s.entries + (uint64_t)i * s.esize, (int64_t)s.koff);
         if (!k || str_utf8(w, k, buf, sizeof buf) != (int)klen || memcmp(buf, key, klen) != 0)
             continue;
-        return vbase ? field(w, vbase, 8 * i) : field(w, entries + (uint64_t)i * esize, (int64_t)voff);
+        return s.values ? field(w, s.values, 8 * i) : field(w, s.entries + (uint64_t)i * s.esize, (int64_t)s.voff);
     }
     return 0;
 }

@@ -131,6 +131,17 @@ int str_utf8(struct walker *w, uint64_t addr, char *out, size_t cap);
 uint64_t dict_get_str(struct walker *w, uint64_t dict_addr, const char *key);
 
 /* ---- decode.c ---- */
+/* Where the entries of a dict keys object are and how they are laid out
+ * (the keys-table formats of 3.7-3.10 and of 3.11+). */
+struct dict_shape {
+    uint64_t entries, values;   /* values: the split table's array, or 0 */
+    int64_t nentries, usable, refcnt, keys_size;
+    size_t esize, koff, voff;   /* entry size, key and value offsets in it */
+};
+/* Fill s for keys (and values, the dict's ma_values, or 0). -1 if the keys
+ * object is unreadable or implausible. */
+int dict_shape(struct walker *w, uint64_t keys, uint64_t values, struct dict_shape *s);
+
 /* Compute obj's size and extra bytes, and follow its references. */
 void decode_object(struct walker *w, uint64_t addr, struct tinfo t, uint64_t *size, uint32_t *extra);
 
