@@ -102,6 +102,11 @@ struct py_state {
     size_t ninterps;
 };
 
+/* Where the GC state of the interpreter at interp is: in the interpreter
+ * (3.9+), or in the runtime for the first (main) interpreter of 3.7/3.8,
+ * which later interpreters share (0 for them). Cannot fail. */
+uint64_t py_gc_state_addr(const struct py_process *p, uint64_t interp, int is_first);
+
 /* Read the interpreters, their threads and their GC state, checking as it
  * goes that the offsets fit what it reads (thread states point back to
  * their interpreter, GC lists are consistently linked and return to their

@@ -147,6 +147,13 @@ static enum phs_status read_threads(struct py_process *p, struct py_interp *in, 
     return PHS_OK;
 }
 
+uint64_t py_gc_state_addr(const struct py_process *p, uint64_t interp, int is_first)
+{
+    if (O(p, OFF_INTERP_GC) != OFFSET_ABSENT)
+        return interp + (uint64_t)O(p, OFF_INTERP_GC);
+    return is_first ? p->runtime_addr + (uint64_t)O(p, OFF_RUNTIME_GC) : 0;
+}
+
 enum phs_status py_read_state(struct py_process *p, struct py_state *s, struct phs_error *err)
 {
     memset(s, 0, sizeof *s);
@@ -185,12 +192,10 @@ enum phs_status py_read_state(struct py_process *p, struct py_state *s, struct p
         st = read_threads(p, in, err);
         if (st != PHS_OK)
             break;
-        /* 3.7/3.8 keep one GC state in the runtime, shown with the main
-         * interpreter; later versions keep one per interpreter. */
-        if (O(p, OFF_INTERP_GC) != OFFSET_ABSENT)
-            st = read_gc(p, interp + (uint64_t)O(p, OFF_INTERP_GC), &in->gc, err);
-        else if (s->ninterps == 1)
-            st = read_gc(p, p->runtime_addr + (uint64_t)O(p, OFF_RUNTIME_GC), &in->gc, err);
+        /* shown with the main interpreter when the runtime holds it */
+        uint64_t gc = py_gc_state_addr(p, interp, s->ninterps == 1);
+        if (gc)
+            st = read_gc(p, gc, &in->gc, err);
         if (st != PHS_OK)
             break;
         if (memsrc_read_u64(p->mem, interp + (uint64_t)O(p, OFF_INTERP_NEXT), &interp, err) != PHS_OK)

@@ -15,15 +15,11 @@
 static int collecting(struct py_process *p, struct memsrc *mem)
 {
     const int64_t *o = p->off.v;
-    uint64_t interp = 0, gc;
+    uint64_t interp = 0;
     int32_t flag = 0;
-    if (o[OFF_INTERP_GC] != OFFSET_ABSENT) {
-        if (memsrc_read_u64(mem, p->runtime_addr + (uint64_t)o[OFF_RUNTIME_INTERP_HEAD], &interp, NULL) != PHS_OK)
-            return 0;
-        gc = interp + (uint64_t)o[OFF_INTERP_GC];
-    } else {
-        gc = p->runtime_addr + (uint64_t)o[OFF_RUNTIME_GC];
-    }
+    if (memsrc_read_u64(mem, p->runtime_addr + (uint64_t)o[OFF_RUNTIME_INTERP_HEAD], &interp, NULL) != PHS_OK)
+        return 0;
+    uint64_t gc = py_gc_state_addr(p, interp, 1);
     if (memsrc_read(mem, gc + (uint64_t)o[OFF_GC_COLLECTING], &flag, 4, NULL) != PHS_OK)
         return 0;
     return flag != 0;

@@ -216,11 +216,7 @@ static enum phs_status seed(struct walker *w, int tolerant, struct phs_error *er
 {
     uint64_t interp = field(w, w->p->runtime_addr, WO(w, RUNTIME_INTERP_HEAD));
     for (int n = 0; interp && n < MAX_INTERPRETERS; n++) {
-        uint64_t gc = 0;
-        if (HAS(w, INTERP_GC))
-            gc = interp + (uint64_t)WO(w, INTERP_GC);
-        else if (n == 0)
-            gc = w->p->runtime_addr + (uint64_t)WO(w, RUNTIME_GC);
+        uint64_t gc = py_gc_state_addr(w->p, interp, n == 0);
         if (gc) {
             for (int g = 0; g < 4; g++) {
                 uint64_t head = g < 3 ? gc + (uint64_t)(WO(w, GC_GENERATIONS) + g * WO(w, GCGEN_SIZE))
