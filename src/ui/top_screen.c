@@ -343,7 +343,6 @@ int top_screen_run(struct top_session *t, const struct cli_opts *o)
     apply_filter(&v, &t->growth);
     uint64_t next = monotonic_ns() + (uint64_t)(v.interval * 1e9);
     long refreshes = 1;
-    int rc = 0;
     for (;;) {
         draw(&v, t);
         uint64_t now = monotonic_ns();
@@ -374,5 +373,5 @@ int top_screen_run(struct top_session *t, const struct cli_opts *o)
     endwin();
     pause_set_fatal_signal_hook(NULL);
     free(v.visible);
-    return rc;
+    return 0;
 }
