@@ -22,19 +22,30 @@ enum heap_object_flags {
     HEAP_OBJ_PERMANENT = 2,   /* ... on the permanent generation's (gc.freeze) */
 };
 
-struct heap_object {
-    uint64_t addr;
-    uint64_t size;            /* sys.getsizeof */
-    uint32_t type;            /* index into heap.types */
-    uint32_t owner;           /* dicts: 1 + index of the type whose instance's __dict__ it is; 0 */
-    uint32_t extra;           /* bytes the object owns that sys.getsizeof leaves out */
-    uint32_t flags;           /* enum heap_object_flags */
+/* Objects counted together. */
+struct heap_tally {
+    uint64_t count;
+    uint64_t bytes;           /* sum of sys.getsizeof */
+    uint64_t extra;           /* owned bytes sys.getsizeof leaves out */
+    uint64_t gc_objects;      /* how many were on a collector list */
+    uint64_t permanent;       /* ... on the permanent generation's */
 };
 
 struct heap_type {
     uint64_t addr;
     char *name;               /* the kind: "dict", "collections.OrderedDict", "app.models.Order" */
     int is_heap;              /* a heap type (class statement or PyType_FromSpec) */
+    struct heap_tally objects;  /* its instances (plain dicts owned by an instance excluded) */
+    struct heap_tally dicts;    /* the plain dicts that are the __dict__ of one of its instances */
+};
+
+/* One object, as heap_each reports it. */
+struct heap_object {
+    uint64_t addr;
+    uint64_t size;            /* sys.getsizeof */
+    uint32_t type;            /* index into heap.types */
+    uint32_t owner;           /* dicts: 1 + index of the type whose instance's __dict__ it is; 0 */
+    uint32_t extra;           /* bytes the object owns that sys.getsizeof leaves out */
 };
 
 struct heap_stats {
@@ -46,14 +57,20 @@ struct heap_stats {
     uint64_t bad_objects;     /* objects whose contents could not be decoded, counted but not followed */
     uint64_t conservative_scans; /* objects of types without a decoder, scanned word by word */
     uint64_t walk_ns;
+    uint64_t seed_ns;         /* ... of which walking the collector's lists */
 };
 
+struct walker;
+
+/* The walk's result: every type seen, with what its instances add up to.
+ * The objects themselves are not listed (a list of ten million records
+ * would cost more than the walk); heap_each finds them again. */
 struct heap {
-    struct heap_object *objs;
-    size_t nobjs;
     struct heap_type *types;
     size_t ntypes;
+    struct heap_tally total;
     struct heap_stats stats;
+    struct walker *walker;    /* private: what heap_each and heap_previews need */
 };
 
 struct heap_walk_opts {
@@ -62,7 +79,9 @@ struct heap_walk_opts {
 
 /* Walk the heap of p through mem (a snapshot, or any memory source; when
  * snap is non-NULL its copy is read directly, which is the fast path).
- * On success h holds every object; release it with heap_done.
+ * On success h holds every type with its tallies; release it with
+ * heap_done. h keeps p, mem and snap (borrowed): heap_each and
+ * heap_previews read them, so they must still hold the same copy.
  * PHS_OFFSETS if the collector's lists do not fit the offsets (without
  * tolerant), PHS_INTERNAL on out-of-memory. */
 enum phs_status heap_walk(struct py_process *p, struct memsrc *mem, struct snapshot *snap,
@@ -70,16 +89,17 @@ enum phs_status heap_walk(struct py_process *p, struct memsrc *mem, struct snaps
 
 void heap_done(struct heap *h);
 
+/* Call fn once for every object the walk counted (in address order within
+ * the copy), decoding its size again from the copy; stop early if fn
+ * returns non-zero. The walk's figures are not changed. */
+void heap_each(struct heap *h, int (*fn)(const struct heap_object *o, void *arg), void *arg);
 
-
-/* A short text about each object idx[0..n) of h, into out + k*cap, read
- * from snap (which must still hold the copy h was walked from): the start
- * of a str or bytes, the value of an int or float, the length of a
+/* A short text about each object objs[0..n) of h, into out + k*cap: the
+ * start of a str or bytes, the value of an int or float, the length of a
  * container and the first keys of a dict, a type's or function's name.
  * "" when there is nothing to say. Never fails: what cannot be read is
  * left out. */
-void heap_previews(struct py_process *p, struct snapshot *snap, struct heap *h, const size_t *idx, size_t n,
-                   char *out, size_t cap);
+void heap_previews(struct heap *h, const struct heap_object *objs, size_t n, char *out, size_t cap);
 
 /* ---- taking a snapshot and walking it (take.c) ---- */
 
@@ -87,6 +107,7 @@ struct heap_timing {
     int paused;               /* 0 with nonblocking */
     size_t threads_paused;
     uint64_t pause_ns;        /* how long the target was stopped */
+    uint64_t prepare_ns;      /* faulting in the snapshot buffer, before the pause */
     uint64_t copy_ns;
     uint64_t walk_ns;
     uint64_t total_ns;        /* from re-reading the maps to the end of the walk */

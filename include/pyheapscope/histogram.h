@@ -38,8 +38,8 @@ void histogram_sort(struct histogram *hg, enum histo_sort by);
 
 void histogram_done(struct histogram *hg);
 
-/* The indices (into h->objs) of up to max objects of kind `kind`, largest
- * first, into idx. Returns how many. Cannot fail. */
-size_t histogram_largest(const struct heap *h, const char *kind, size_t *idx, size_t max);
+/* Up to max objects of kind `kind`, largest first, into out (found again
+ * by heap_each: one sweep of the heap). Returns how many. Cannot fail. */
+size_t histogram_largest(struct heap *h, const char *kind, struct heap_object *out, size_t max);
 
 #endif

@@ -24,6 +24,10 @@ struct memsrc_ops {
     void (*free)(struct memsrc *src);
     /* Forget anything cached: the target ran since. NULL if nothing is cached. */
     void (*invalidate)(struct memsrc *src);
+    /* Non-zero if reads of 1 MiB or more may run from several threads at
+     * once (they go straight to the kernel): the snapshot copies with all
+     * cores then. 0 for sources that count or cache every read. */
+    int parallel_bulk_reads;
 };
 
 struct memsrc {

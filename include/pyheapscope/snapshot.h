@@ -58,21 +58,21 @@ static inline const unsigned char *snapshot_ptr(struct snapshot *s, uint64_t add
 {
     const struct snapshot_region *r = s->nregions ? &s->regions[s->last] : NULL;
     if (!r || addr < r->start || addr + len > r->end || addr + len < addr) {
-        /* binary search for the region holding addr */
-        size_t lo = 0, hi = s->nregions;
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            if (s->regions[mid].end <= addr)
-                lo = mid + 1;
-            else
-                hi = mid;
+        if (!s->nregions || addr < s->regions[0].start)
+            return NULL;
+        /* The last region with start <= addr. Branch-free: the walk jumps
+         * between a few regions at random, which a branchy search would
+         * mispredict at every step. */
+        const struct snapshot_region *base = s->regions;
+        for (size_t n = s->nregions; n > 1;) {
+            size_t half = n / 2;
+            base = base[half].start <= addr ? base + half : base;
+            n -= half;
         }
-        if (lo == s->nregions)
+        r = base;
+        if (addr + len > r->end || addr + len < addr)
             return NULL;
-        r = &s->regions[lo];
-        if (addr < r->start || addr + len > r->end || addr + len < addr)
-            return NULL;
-        s->last = lo;
+        s->last = (size_t)(r - s->regions);
     }
     if (!r->copied)
         return NULL;

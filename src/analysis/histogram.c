@@ -14,15 +14,13 @@ static int by_name(const void *a, const void *b)
     return strcmp(((const struct histo_row *)a)->kind, ((const struct histo_row *)b)->kind);
 }
 
-static void add(struct histo_row *r, const struct heap_object *o)
+static void add(struct histo_row *r, const struct heap_tally *t)
 {
-    r->count++;
-    r->bytes += o->size;
-    r->extra_bytes += o->extra;
-    if (o->flags & HEAP_OBJ_GC)
-        r->gc_objects++;
-    if (o->flags & HEAP_OBJ_PERMANENT)
-        r->permanent++;
+    r->count += t->count;
+    r->bytes += t->bytes;
+    r->extra_bytes += t->extra;
+    r->gc_objects += t->gc_objects;
+    r->permanent += t->permanent;
 }
 
 enum phs_status histogram_build(const struct heap *h, struct histogram *out, struct phs_error *err)
@@ -33,15 +31,13 @@ enum phs_status histogram_build(const struct heap *h, struct histogram *out, str
     struct histo_row *rows = calloc(2 * nt + 1, sizeof *rows);
     if (!rows)
         return phs_error_set(err, PHS_INTERNAL, ENOMEM, "out of memory");
-    for (size_t i = 0; i < h->nobjs; i++) {
-        const struct heap_object *o = &h->objs[i];
-        size_t row = o->owner && o->owner - 1 < nt ? nt + (o->owner - 1) : o->type;
-        if (row < 2 * nt)
-            add(&rows[row], o);
-        out->count++;
-        out->bytes += o->size;
-        out->extra_bytes += o->extra;
+    for (size_t i = 0; i < nt; i++) {
+        add(&rows[i], &h->types[i].objects);
+        add(&rows[nt + i], &h->types[i].dicts);
     }
+    out->count = h->total.count;
+    out->bytes = h->total.bytes;
+    out->extra_bytes = h->total.extra;
     size_t n = 0;
     for (size_t i = 0; i < 2 * nt; i++) {
         if (!rows[i].count)
@@ -105,31 +101,46 @@ void histogram_done(struct histogram *hg)
     memset(hg, 0, sizeof *hg);
 }
 
-size_t histogram_largest(const struct heap *h, const char *kind, size_t *idx, size_t max)
+struct largest {
+    const unsigned char *is_type, *is_owner;
+    size_t room;               /* entries in is_type and is_owner */
+    struct heap_object *out;
+    size_t n, max;
+};
+
+/* Keep the largest few seen so far, largest first (insertion sort). */
+static int keep_largest(const struct heap_object *o, void *arg)
+{
+    struct largest *l = arg;
+    int match = o->owner ? o->owner - 1 < l->room && l->is_owner[o->owner - 1]
+                         : o->type < l->room && l->is_type[o->type];
+    if (!match || (l->n == l->max && l->out[l->n - 1].size >= o->size))
+        return 0;
+    size_t at = l->n < l->max ? l->n++ : l->max - 1;
+    while (at > 0 && l->out[at - 1].size < o->size) {
+        l->out[at] = l->out[at - 1];
+        at--;
+    }
+    l->out[at] = *o;
+    return 0;
+}
+
+size_t histogram_largest(struct heap *h, const char *kind, struct heap_object *out, size_t max)
 {
     const char *owner_name = strncmp(kind, "dict of ", 8) == 0 ? kind + 8 : NULL;
-    unsigned char *is_type = calloc(h->ntypes + 1, 1), *is_owner = calloc(h->ntypes + 1, 1);
-    size_t n = 0;
+    /* room for types the sweep might meet that the walk did not name */
+    size_t room = h->ntypes + 1024;
+    unsigned char *is_type = calloc(room, 1), *is_owner = calloc(room, 1);
+    struct largest l = {is_type, is_owner, room, out, 0, max};
     if (!is_type || !is_owner || !max)
         goto out;
     for (size_t t = 0; t < h->ntypes; t++) {
         is_type[t] = strcmp(h->types[t].name, kind) == 0;
         is_owner[t] = owner_name && strcmp(h->types[t].name, owner_name) == 0;
     }
-    for (size_t i = 0; i < h->nobjs; i++) {
-        const struct heap_object *o = &h->objs[i];
-        int match = o->owner && o->owner - 1 < h->ntypes ? is_owner[o->owner - 1] : is_type[o->type];
-        if (!match || (n == max && h->objs[idx[n - 1]].size >= o->size))
-            continue;
-        size_t at = n < max ? n++ : max - 1;     /* insertion sort into the kept few */
-        while (at > 0 && h->objs[idx[at - 1]].size < o->size) {
-            idx[at] = idx[at - 1];
-            at--;
-        }
-        idx[at] = i;
-    }
+    heap_each(h, keep_largest, &l);
 out:
     free(is_type);
     free(is_owner);
-    return n;
+    return l.n;
 }

@@ -25,7 +25,7 @@ static void ref_field(struct walker *w, uint64_t obj, int64_t off)
 /* Follow n pointers stored from addr on. */
 static void ref_array(struct walker *w, uint64_t addr, int64_t n)
 {
-    if (n <= 0 || n > MAX_ITEMS)
+    if (n <= 0 || n > MAX_ITEMS || !w->follow)
         return;
     for (int64_t done = 0; done < n;) {
         int64_t piece = n - done < 4096 ? n - done : 4096;
@@ -34,6 +34,8 @@ static void ref_array(struct walker *w, uint64_t addr, int64_t n)
             return;
         uint64_t words[4096];
         memcpy(words, v, (size_t)piece * 8);   /* the view is reused by walker_ref */
+        for (int64_t i = 0; i < piece; i++)
+            walker_prefetch(w, words[i]);
         for (int64_t i = 0; i < piece; i++)
             if (words[i])
                 walker_ref(w, words[i]);
@@ -185,7 +187,7 @@ static int64_t dict_refs(struct walker *w, uint64_t obj, const struct tinfo *t)
     struct dict_shape s;
     if (dict_shape(w, keys, values, &s) != 0)
         return t->basicsize;
-    for (int64_t done = 0; done < s.nentries;) {
+    for (int64_t done = 0; w->follow && done < s.nentries;) {
         int64_t piece = s.nentries - done < 1024 ? s.nentries - done : 1024;
         const unsigned char *e = walker_view(w, s.entries + (uint64_t)done * s.esize, (size_t)piece * s.esize);
         if (!e)
@@ -195,6 +197,8 @@ static int64_t dict_refs(struct walker *w, uint64_t obj, const struct tinfo *t)
             memcpy(&kv[2 * i], e + i * (int64_t)s.esize + (int64_t)s.koff, 8);
             memcpy(&kv[2 * i + 1], e + i * (int64_t)s.esize + (int64_t)s.voff, 8);
         }
+        for (int64_t i = 0; i < 2 * piece; i++)
+            walker_prefetch(w, kv[i]);
         for (int64_t i = 0; i < piece; i++) {
             if (kv[2 * i])
                 walker_ref(w, kv[2 * i]);
@@ -221,14 +225,11 @@ static int64_t dict_refs(struct walker *w, uint64_t obj, const struct tinfo *t)
 
 /* ---- instances: __dict__, values arrays, slots ---- */
 
-static void set_dict_owner(struct walker *w, uint32_t dict_ref, uint32_t owner_type)
+/* Follow an instance's __dict__ and note whose it is. */
+static void ref_dict_of(struct walker *w, uint64_t dict, uint32_t owner)
 {
-    if (!dict_ref)
-        return;
-    struct heap_object *d = &w->h->objs[dict_ref - 1];
-    /* only real dicts become "dict of X" */
-    if (d->owner == 0 && d->type < w->h->ntypes && w->heap_is_dict[d->type])
-        d->owner = owner_type + 1;
+    if (walker_ref(w, dict))
+        walker_set_owner(w, dict, owner);
 }
 
 /* Values of a shared-key instance (3.11+), keys from the class. */
@@ -272,7 +273,7 @@ static uint32_t instance_dict(struct walker *w, uint64_t obj, const struct tinfo
         switch (w->lay->idict) {
         case IDICT_VALUES_BELOW:
             if (word) {
-                set_dict_owner(w, walker_ref(w, word), owner);
+                ref_dict_of(w, word, owner);
                 break;
             }
             extra = values_array(w, t, field(w, obj + (uint64_t)(int64_t)MANAGED_VALUES_OFFSET, 0));
@@ -281,7 +282,7 @@ static uint32_t instance_dict(struct walker *w, uint64_t obj, const struct tinfo
             if (word & 1) {
                 extra = values_array(w, t, word + 1);
             } else if (word) {
-                set_dict_owner(w, walker_ref(w, word), owner);
+                ref_dict_of(w, word, owner);
             }
             break;
         case IDICT_INLINE_VALUES:
@@ -296,7 +297,7 @@ static uint32_t instance_dict(struct walker *w, uint64_t obj, const struct tinfo
                 }
             }
             if (word)
-                set_dict_owner(w, walker_ref(w, word), owner);
+                ref_dict_of(w, word, owner);
             break;
         default:
             break;
@@ -316,7 +317,7 @@ static uint32_t instance_dict(struct walker *w, uint64_t obj, const struct tinfo
     }
     uint64_t d = field(w, obj + (uint64_t)off, 0);
     if (d)
-        set_dict_owner(w, walker_ref(w, d), owner);
+        ref_dict_of(w, d, owner);
     return 0;
 }
 
@@ -327,7 +328,8 @@ static void conservative_scan(struct walker *w, uint64_t obj, int64_t from, int6
         to = from + MAX_SCAN_BYTES;
     if (to <= from)
         return;
-    w->h->stats.conservative_scans++;
+    if (w->follow)
+        w->h->stats.conservative_scans++;
     int64_t n = (to - from) / 8;
     uint64_t words[MAX_SCAN_BYTES / 8];
     const unsigned char *v = walker_view(w, obj + (uint64_t)from, (size_t)n * 8);

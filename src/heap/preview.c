@@ -88,16 +88,15 @@ static void dict_preview(struct walker *w, uint64_t addr, char *out, size_t cap)
         append(out, cap, ", ...");
 }
 
-/* One object's line, with the walker already set up. */
-static void preview_one(struct walker *wp, struct heap *h, size_t i, char *out, size_t cap)
+/* One object's line. */
+static void preview_one(struct walker *w, struct heap *h, const struct heap_object *o, char *out, size_t cap)
 {
     out[0] = '\0';
-    if (i >= h->nobjs)
+    if (o->type >= h->ntypes)
         return;
-    struct walker *const w = wp;
-    uint64_t addr = h->objs[i].addr;
-    struct tinfo *t = types_get(w, h->types[h->objs[i].type].addr, 0);
-    const char *name = h->types[h->objs[i].type].name;
+    uint64_t addr = o->addr;
+    struct tinfo *t = types_get(w, h->types[o->type].addr, 0);
+    const char *name = h->types[o->type].name;
     if (!t || !t->valid)
         return;
     switch (t->layout) {
@@ -143,24 +142,13 @@ static void preview_one(struct walker *wp, struct heap *h, size_t i, char *out, 
     }
 }
 
-void heap_previews(struct py_process *p, struct snapshot *snap, struct heap *h, const size_t *idx, size_t n,
-                   char *out, size_t cap)
+void heap_previews(struct heap *h, const struct heap_object *objs, size_t n, char *out, size_t cap)
 {
     if (!cap)
         return;
-    for (size_t k = 0; k < n; k++)
+    for (size_t k = 0; k < n; k++) {
         out[k * cap] = '\0';
-    /* The walker registers the types it looks at in a heap of its own:
-     * h is the caller's and stays untouched. */
-    struct heap types_seen;
-    memset(&types_seen, 0, sizeof types_seen);
-    struct walker w;
-    walker_setup(&w, p, &snap->base, snap, &types_seen);
-    if (w.lay) {
-        types_init(&w);
-        for (size_t k = 0; k < n; k++)
-            preview_one(&w, h, idx[k], out + k * cap, cap);
+        if (h->walker)
+            preview_one(h->walker, h, &objs[k], out + k * cap, cap);
     }
-    walker_free(&w);
-    heap_done(&types_seen);
 }

@@ -46,8 +46,10 @@ enum phs_status heap_take(struct py_process *p, struct snapshot *snap, int nonbl
     p->maps = fresh;
     memsrc_invalidate(p->mem);
     int tolerant = nonblocking;
+    uint64_t t_prepare = monotonic_ns();
     if ((st = snapshot_prepare(snap, &p->maps, err)) != PHS_OK)
         return st;
+    tm->prepare_ns = monotonic_ns() - t_prepare;
     if (nonblocking) {
         st = snapshot_copy(snap, err);
     } else {

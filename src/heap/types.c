@@ -293,7 +293,7 @@ static int register_heap_type(struct walker *w, struct tinfo *t, const char *nam
         return -1;
     t->heap_index = (uint32_t)w->h->ntypes;
     w->heap_is_dict[w->h->ntypes] = t->layout == LK_DICT && t->is_core;
-    w->h->types[w->h->ntypes++] = (struct heap_type){t->addr, copy, is_heap};
+    w->h->types[w->h->ntypes++] = (struct heap_type){.addr = t->addr, .name = copy, .is_heap = is_heap};
     return 0;
 }
 

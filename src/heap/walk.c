@@ -1,30 +1,26 @@
 /* walk.c - drives the heap walk: seeds it with every object on the
  * collector's lists, then follows references depth-first with an explicit
- * stack until nothing new turns up.
+ * stack until nothing new turns up, tallying each object under its type.
  *
- * Each object is admitted once, through an open-addressing set keyed by
- * address; it is admitted only if its header is readable, its refcount
- * positive and its ob_type an accepted type object, so a stray pointer
- * costs a counter, never a crash. Everything is bounded: list walks by a
- * maximum length and a back-link check, the object table by 2^31 entries. */
+ * Each object is admitted once: "seen before?" is one bit per 8 bytes of
+ * the copy (a bitmap 1/64 of its size, no hashing, no table to grow); an
+ * object is admitted only if its header is readable, its refcount positive
+ * and its ob_type an accepted type object, so a stray pointer costs a
+ * counter, never a crash. No per-object record is kept: heap_each (each.c)
+ * finds the objects again from the marks when someone asks. Everything is
+ * bounded: list walks by a maximum length and a back-link check, the walk
+ * by 2^32 objects. */
 #include "walker.h"
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
-#define MAX_OBJECTS      (1u << 31)
+#define MAX_OBJECTS      (1ull << 32)
 #define MAX_INTERPRETERS 4096
 #define MAX_GC_LIST      (1ull << 31)
 #define GC_LINK_MASK     (~(uint64_t)3)
 #define MAX_VIEW         (1ull << 31)
-
-struct pending {
-    uint64_t addr;
-    uint32_t tidx;             /* index into walker.types */
-    uint32_t oidx;             /* index into heap.objs */
-};
-
-static struct pending *pending_stack(struct walker *w) { return (struct pending *)w->stack; }
 
 const unsigned char *walker_view(struct walker *w, uint64_t addr, size_t len)
 {
@@ -47,123 +43,186 @@ const unsigned char *walker_view(struct walker *w, uint64_t addr, size_t len)
     return memsrc_read(w->mem, addr, w->scratch, len, NULL) == PHS_OK ? w->scratch : NULL;
 }
 
-static size_t vhash(uint64_t addr, size_t mask)
+/* ---- sets of addresses ---- */
+
+static size_t addr_hash(uint64_t addr, size_t mask)
 {
-    return (size_t)(((addr >> 4) * 0x9E3779B97F4A7C15ull) >> 16) & mask;
+    return (size_t)(((addr >> 3) * 0x9E3779B97F4A7C15ull) >> 20) & mask;
 }
 
-/* The slot holding addr, or the empty slot where it would go. The table
- * keeps the addresses themselves, so the common question "seen before?"
- * costs one cache line. */
-static size_t slot_of(const struct walker *w, uint64_t addr)
+static size_t addr_slot(const struct addr_map *m, uint64_t key)
 {
-    size_t i = vhash(addr, w->visited_mask);
-    while (w->visited[i] && w->visited[i] != addr)
-        i = (i + 1) & w->visited_mask;
+    size_t i = addr_hash(key, m->mask);
+    while (m->keys[i] && m->keys[i] != key)
+        i = (i + 1) & m->mask;
     return i;
 }
 
-uint32_t walker_find(struct walker *w, uint64_t addr)
+uint32_t *addr_map_get(const struct addr_map *m, uint64_t key)
 {
-    size_t i = slot_of(w, addr);
-    return w->visited[i] ? w->visited_index[i] + 1 : 0;
+    if (!m->keys || !key)
+        return NULL;
+    size_t i = addr_slot(m, key);
+    return m->keys[i] ? &m->vals[i] : NULL;
 }
 
-static int grow_visited(struct walker *w)
+static int addr_map_grow(struct addr_map *m)
 {
-    size_t n = (w->visited_mask + 1) * 2;
-    uint64_t *v = calloc(n, sizeof *v);
-    uint32_t *vi = malloc(n * sizeof *vi);
-    if (!v || !vi) {
-        free(v);
-        free(vi);
+    size_t n = m->keys ? (m->mask + 1) * 2 : 1024;
+    struct addr_map g = {calloc(n, sizeof *g.keys), malloc(n * sizeof *g.vals), n - 1, 0};
+    if (!g.keys || !g.vals) {
+        free(g.keys);
+        free(g.vals);
         return -1;
     }
-    for (size_t k = 0; k <= w->visited_mask; k++) {
-        if (!w->visited[k])
+    for (size_t k = 0; m->keys && k <= m->mask; k++) {
+        if (!m->keys[k])
             continue;
-        size_t i = vhash(w->visited[k], n - 1);
-        while (v[i])
-            i = (i + 1) & (n - 1);
-        v[i] = w->visited[k];
-        vi[i] = w->visited_index[k];
+        size_t i = addr_slot(&g, m->keys[k]);
+        g.keys[i] = m->keys[k];
+        g.vals[i] = m->vals[k];
+        g.n++;
     }
-    free(w->visited);
-    free(w->visited_index);
-    w->visited = v;
-    w->visited_index = vi;
-    w->visited_mask = n - 1;
+    addr_map_free(m);
+    *m = g;
     return 0;
 }
 
-static int push(struct walker *w, uint64_t addr, uint32_t tidx, uint32_t oidx)
+int addr_map_add(struct addr_map *m, uint64_t key, uint32_t val)
+{
+    if (!key)
+        return 0;
+    if ((!m->keys || (m->n + 1) * 2 > m->mask + 1) && addr_map_grow(m) != 0)
+        return -1;
+    size_t i = addr_slot(m, key);
+    if (m->keys[i])
+        return 0;
+    m->keys[i] = key;
+    m->vals[i] = val;
+    m->n++;
+    return 1;
+}
+
+void addr_map_free(struct addr_map *m)
+{
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- admitting objects ---- */
+
+static int push(struct walker *w, uint64_t addr, uint32_t tidx, uint32_t flags)
 {
     if (w->nstack == w->cap_stack) {
         size_t cap = w->cap_stack ? w->cap_stack * 2 : 4096;
-        uint64_t *s = realloc(w->stack, cap * sizeof(struct pending));
+        struct pending *s = realloc(w->stack, cap * sizeof *s);
         if (!s)
             return -1;
         w->stack = s;
         w->cap_stack = cap;
     }
-    pending_stack(w)[w->nstack++] = (struct pending){addr, tidx, oidx};
+    w->stack[w->nstack++] = (struct pending){addr, tidx, flags};
     return 0;
 }
 
-/* Admit the object at addr if it is one: returns its index + 1, or 0. */
-static uint32_t admit(struct walker *w, uint64_t addr, uint32_t flags, int count_misses)
+/* The type entry of a valid object whose header is hdr, or NULL. */
+static struct tinfo *object_type(struct walker *w, const uint64_t hdr[2])
+{
+    if ((int64_t)hdr[0] <= 0)
+        return NULL;
+    struct tinfo *t;
+    if (hdr[1] == w->last_type_addr && w->ntinfo)
+        t = &w->types[w->last_type];
+    else if ((t = types_get(w, hdr[1], 0)) != NULL) {
+        w->last_type_addr = hdr[1];
+        w->last_type = (size_t)(t - w->types);
+    }
+    return t && t->valid ? t : NULL;
+}
+
+static int queue(struct walker *w, uint64_t addr, struct tinfo *t, uint32_t flags)
+{
+    if (w->admitted >= MAX_OBJECTS || push(w, addr, (uint32_t)(t - w->types), flags) != 0) {
+        w->oom = 1;
+        return 0;
+    }
+    w->admitted++;
+    return 1;
+}
+
+/* Admit addr, which is outside the copy (or there is no copy). */
+static int admit_elsewhere(struct walker *w, uint64_t addr, uint32_t flags, int count_misses)
 {
     uint64_t hdr[2];
     struct tinfo *t;
-    if (rd(w, addr, hdr, sizeof hdr) != 0 || (int64_t)hdr[0] <= 0 ||
-        !(t = types_get(w, hdr[1], 0)) || !t->valid) {
+    if (addr_map_get(&w->elsewhere, addr))
+        return 1;
+    if (rd(w, addr, hdr, sizeof hdr) != 0 || !(t = object_type(w, hdr))) {
         if (count_misses)
             w->h->stats.bad_pointers++;
         return 0;
     }
-    if (w->h->nobjs >= MAX_OBJECTS || w->oom)
-        return 0;
-    if ((w->h->nobjs + 1) * 2 > w->visited_mask + 1 && grow_visited(w) != 0) {
+    if (addr_map_add(&w->elsewhere, addr, 0) < 0) {
         w->oom = 1;
         return 0;
     }
-    if (w->h->nobjs == w->cap_objs) {
-        size_t cap = w->cap_objs * 2;
-        struct heap_object *o = realloc(w->h->objs, cap * sizeof *o);
-        if (!o) {
-            w->oom = 1;
-            return 0;
-        }
-        w->h->objs = o;
-        w->cap_objs = cap;
-    }
-    uint32_t oidx = (uint32_t)w->h->nobjs++;
-    w->h->objs[oidx] = (struct heap_object){addr, 0, t->heap_index, 0, 0, flags};
-    size_t i = slot_of(w, addr);
-    w->visited[i] = addr;
-    w->visited_index[i] = oidx;
-    if (push(w, addr, (uint32_t)(t - w->types), oidx) != 0)
-        w->oom = 1;
-    return oidx + 1;
+    return queue(w, addr, t, flags);
 }
 
-uint32_t walker_ref(struct walker *w, uint64_t addr)
+/* Admit the object at addr unless seen: 1 if it is a valid object. */
+static inline int admit(struct walker *w, uint64_t addr, uint32_t flags, int count_misses)
 {
-    if (!addr)
+    const unsigned char *q = w->snap ? snapshot_ptr(w->snap, addr, 16) : NULL;
+    if (!q)
+        return admit_elsewhere(w, addr, flags, count_misses);
+    size_t bit = (size_t)(q - w->snap->buf) >> 3;
+    uint64_t *word = &w->marks[bit >> 6], mask = 1ull << (bit & 63);
+    if (*word & mask)
+        return 1;
+    uint64_t hdr[2];
+    memcpy(hdr, q, sizeof hdr);
+    struct tinfo *t = object_type(w, hdr);
+    if (!t) {
+        if (count_misses)
+            w->h->stats.bad_pointers++;
         return 0;
-    if ((addr & 7) || addr < 4096 || addr >= (1ull << 48)) {
+    }
+    *word |= mask;
+    return queue(w, addr, t, flags);
+}
+
+static int plausible(uint64_t addr)
+{
+    return !(addr & 7) && addr >= 4096 && addr < (1ull << 48);
+}
+
+int walker_ref(struct walker *w, uint64_t addr)
+{
+    if (!addr || !w->follow)
+        return 0;
+    if (!plausible(addr)) {
         w->h->stats.bad_pointers++;
         return 0;
     }
-    size_t i = slot_of(w, addr);
-    return w->visited[i] ? w->visited_index[i] + 1 : admit(w, addr, 0, 1);
+    return admit(w, addr, 0, 1);
 }
 
 void walker_maybe_ref(struct walker *w, uint64_t word)
 {
-    if ((word & 7) || word < 4096 || word >= (1ull << 48) || w->visited[slot_of(w, word)])
+    if (w->follow && plausible(word))
+        admit(w, word, 0, 0);
+}
+
+void walker_set_owner(struct walker *w, uint64_t dict_addr, uint32_t owner)
+{
+    uint64_t hdr[2];
+    if (!w->follow || rd(w, dict_addr, hdr, sizeof hdr) != 0)
         return;
-    admit(w, word, 0, 0);
+    struct tinfo *t = object_type(w, hdr);
+    /* only real dicts become "dict of X" */
+    if (t && w->heap_is_dict[t->heap_index] && addr_map_add(&w->owners, dict_addr, owner + 1) < 0)
+        w->oom = 1;
 }
 
 /* ---- seeding from the collector's lists ---- */
@@ -189,12 +248,7 @@ static enum phs_status walk_gc_list(struct walker *w, uint64_t head, int gen, in
             w->h->stats.bad_gc_links++;
             break;
         }
-        uint64_t obj = node + gch;
-        uint32_t found = walker_find(w, obj);
-        if (!found)
-            found = admit(w, obj, flags, 0);
-        if (found) {
-            w->h->objs[found - 1].flags |= flags;
+        if (admit(w, node + gch, flags, 0)) {
             if (gen == 3) {
                 w->h->stats.permanent_objects++;
             } else {
@@ -249,11 +303,134 @@ void walker_free(struct walker *w)
         free(w->types[i].members);
     free(w->types);
     free(w->type_slots);
-    free(w->visited);
-    free(w->visited_index);
+    if (w->marks)
+        munmap(w->marks, w->nmarks * 8);
+    addr_map_free(&w->elsewhere);
+    addr_map_free(&w->owners);
+    free(w->dicts);
     free(w->stack);
     free(w->scratch);
     free(w->heap_is_dict);
+    memset(w, 0, sizeof *w);
+}
+
+static void tally(struct heap_tally *t, uint64_t size, uint32_t extra, uint32_t flags)
+{
+    t->count++;
+    t->bytes += size;
+    t->extra += extra;
+    t->gc_objects += (flags & HEAP_OBJ_GC) != 0;
+    t->permanent += (flags & HEAP_OBJ_PERMANENT) != 0;
+}
+
+static int defer_dict(struct walker *w, uint64_t addr, uint64_t size, uint32_t type, uint32_t extra, uint32_t flags)
+{
+    if (w->ndicts == w->cap_dicts) {
+        size_t cap = w->cap_dicts ? w->cap_dicts * 2 : 4096;
+        struct deferred_dict *d = realloc(w->dicts, cap * sizeof *d);
+        if (!d)
+            return -1;
+        w->dicts = d;
+        w->cap_dicts = cap;
+    }
+    w->dicts[w->ndicts++] = (struct deferred_dict){addr, size, type, extra, flags};
+    return 0;
+}
+
+static void settle(struct walker *w, const struct pending *obj)
+{
+    struct heap *h = w->h;
+    struct tinfo t = w->types[obj->tidx];   /* a copy: decoding may grow w->types */
+    uint64_t size;
+    uint32_t extra;
+    decode_object(w, obj->addr, t, &size, &extra);
+    if (w->heap_is_dict[t.heap_index]) {
+        if (defer_dict(w, obj->addr, size, t.heap_index, extra, obj->flags) != 0)
+            w->oom = 1;
+    } else {
+        tally(&h->types[t.heap_index].objects, size, extra, obj->flags);
+    }
+    tally(&h->total, size, extra, obj->flags);
+}
+
+/* Start loading what decoding obj will read besides its header: the
+ * keys table of a dict, the item array of a list. */
+static void prefetch_body(struct walker *w, const struct pending *obj)
+{
+    enum layout_kind lk = w->types[obj->tidx].layout;
+    int64_t off = lk == LK_DICT ? WO(w, DICT_KEYS) : lk == LK_LIST ? WO(w, LIST_ITEM) : OFFSET_ABSENT;
+    if (off == OFFSET_ABSENT)
+        return;
+    const unsigned char *q = snapshot_ptr(w->snap, obj->addr + (uint64_t)off, 8);
+    if (q) {
+        uint64_t v;
+        memcpy(&v, q, 8);
+        walker_prefetch(w, v);
+        walker_prefetch(w, v + 64);
+    }
+}
+
+#define BATCH 16
+
+/* Decode what is queued until nothing is. Objects are taken a batch at a
+ * time and each stage first starts loading what the next stage will read
+ * for the whole batch, so that the cache misses of a batch overlap
+ * instead of following one another (the walk is bound by memory latency,
+ * not by instructions). */
+static void drain(struct walker *w)
+{
+    struct pending batch[BATCH];
+    while (w->nstack && !w->oom) {
+        size_t n = w->nstack < BATCH ? w->nstack : BATCH;
+        w->nstack -= n;
+        memcpy(batch, &w->stack[w->nstack], n * sizeof *batch);
+        if (w->snap) {
+            for (size_t i = 0; i < n; i++) {
+                walker_prefetch(w, batch[i].addr);
+                walker_prefetch(w, batch[i].addr + 64);
+            }
+            for (size_t i = 0; i < n; i++)
+                prefetch_body(w, &batch[i]);
+        }
+        for (size_t i = n; i-- > 0;)
+            settle(w, &batch[i]);
+    }
+}
+
+/* Plain dicts go under their owner's "dict of" tally, or under dict. */
+static void settle_dicts(struct walker *w)
+{
+    struct heap *h = w->h;
+    for (size_t i = 0; i < w->ndicts; i++) {
+        const struct deferred_dict *d = &w->dicts[i];
+        uint32_t *owner = addr_map_get(&w->owners, d->addr);
+        struct heap_tally *t = owner && *owner - 1 < h->ntypes ? &h->types[*owner - 1].dicts
+                                                                : &h->types[d->type].objects;
+        tally(t, d->size, d->extra, d->flags);
+    }
+    free(w->dicts);
+    w->dicts = NULL;
+    w->ndicts = w->cap_dicts = 0;
+}
+
+/* One bit per 8 bytes of the copy, in an anonymous mapping: its pages
+ * are zero until written, and huge pages cut the TLB misses of random
+ * marks where the kernel grants them. */
+static int alloc_marks(struct walker *w)
+{
+    if (!w->snap || !w->snap->buf_size)
+        return 0;
+    w->nmarks = (w->snap->buf_size / 8 + 63) / 64;
+    void *m = mmap(NULL, w->nmarks * 8, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+        w->nmarks = 0;
+        return -1;
+    }
+#ifdef MADV_HUGEPAGE
+    madvise(m, w->nmarks * 8, MADV_HUGEPAGE);
+#endif
+    w->marks = m;
+    return 0;
 }
 
 enum phs_status heap_walk(struct py_process *p, struct memsrc *mem, struct snapshot *snap,
@@ -261,41 +438,36 @@ enum phs_status heap_walk(struct py_process *p, struct memsrc *mem, struct snaps
 {
     uint64_t t0 = monotonic_ns();
     memset(h, 0, sizeof *h);
-    struct walker w;
-    walker_setup(&w, p, mem, snap, h);
-    if (!w.lay)
+    struct walker *w = calloc(1, sizeof *w);
+    if (!w)
+        return phs_error_set(err, PHS_INTERNAL, ENOMEM, "out of memory");
+    walker_setup(w, p, mem, snap, h);
+    h->walker = w;
+    if (!w->lay) {
+        heap_done(h);
         return phs_error_set(err, PHS_UNSUPPORTED, 0, "no object layout rules for Python %u.%u", p->off.major,
                              p->off.minor);
-    /* Size the tables from the copy (an object per ~128 bytes is typical of
-     * Python heaps) so they do not grow and rehash during the walk. */
-    size_t expect = snap ? (size_t)(snap->bytes_copied / 128) : 0;
-    w.cap_objs = expect > (1u << 16) ? expect : (1u << 16);
-    w.visited_mask = (1u << 17) - 1;
-    while (w.visited_mask + 1 < 2 * w.cap_objs && w.visited_mask < (1ull << 34))
-        w.visited_mask = w.visited_mask * 2 + 1;
-    h->objs = malloc(w.cap_objs * sizeof *h->objs);
-    w.visited = calloc(w.visited_mask + 1, sizeof *w.visited);
-    w.visited_index = malloc((w.visited_mask + 1) * sizeof *w.visited_index);
+    }
     enum phs_status st = PHS_OK;
-    if (!h->objs || !w.visited || !w.visited_index) {
+    if (alloc_marks(w) != 0) {
         st = phs_error_set(err, PHS_INTERNAL, ENOMEM, "out of memory");
         goto out;
     }
-    types_init(&w);
-    st = seed(&w, opts && opts->tolerant, err);
-    while (st == PHS_OK && w.nstack && !w.oom) {
-        struct pending next = pending_stack(&w)[--w.nstack];
-        struct tinfo t = w.types[next.tidx];
-        uint64_t size;
-        uint32_t extra;
-        decode_object(&w, next.addr, t, &size, &extra);
-        h->objs[next.oidx].size = size;
-        h->objs[next.oidx].extra = extra;
-    }
-    if (st == PHS_OK && w.oom)
-        st = phs_error_set(err, PHS_INTERNAL, ENOMEM, "out of memory after %zu objects", h->nobjs);
+    w->follow = 1;
+    types_init(w);
+    st = seed(w, opts && opts->tolerant, err);
+    h->stats.seed_ns = monotonic_ns() - t0;
+    if (st == PHS_OK)
+        drain(w);
+    settle_dicts(w);
+    w->follow = 0;
+    free(w->stack);
+    w->stack = NULL;
+    w->nstack = w->cap_stack = 0;
+    if (st == PHS_OK && w->oom)
+        st = phs_error_set(err, PHS_INTERNAL, ENOMEM, "out of memory after %llu objects",
+                           (unsigned long long)w->admitted);
 out:
-    walker_free(&w);
     if (st != PHS_OK)
         heap_done(h);
     else
@@ -305,9 +477,12 @@ out:
 
 void heap_done(struct heap *h)
 {
+    if (h->walker) {
+        walker_free(h->walker);
+        free(h->walker);
+    }
     for (size_t i = 0; i < h->ntypes; i++)
         free(h->types[i].name);
     free(h->types);
-    free(h->objs);
     memset(h, 0, sizeof *h);
 }

@@ -35,6 +35,35 @@ struct tinfo {
     uint32_t nmembers;
 };
 
+/* A set of target addresses, or a map from them to a small number:
+ * open addressing on the address itself (0 is the empty slot). */
+struct addr_map {
+    uint64_t *keys;
+    uint32_t *vals;
+    size_t mask, n;
+};
+
+/* 1 if key was added, 0 if it was there already (its value is left as
+ * it was), -1 on out-of-memory. */
+int addr_map_add(struct addr_map *m, uint64_t key, uint32_t val);
+/* The value stored for key, or NULL. */
+uint32_t *addr_map_get(const struct addr_map *m, uint64_t key);
+void addr_map_free(struct addr_map *m);
+
+/* An object admitted and waiting to be decoded. */
+struct pending {
+    uint64_t addr;
+    uint32_t tidx;            /* index into walker.types */
+    uint32_t flags;           /* enum heap_object_flags */
+};
+
+/* A plain dict decoded before the walk knows whether some instance owns
+ * it: tallied when the walk ends, as "dict" or as "dict of KIND". */
+struct deferred_dict {
+    uint64_t addr, size;
+    uint32_t type, extra, flags;
+};
+
 struct walker {
     struct py_process *p;
     const int64_t *o;         /* p->off.v */
@@ -42,20 +71,31 @@ struct walker {
     struct memsrc *mem;
     struct snapshot *snap;    /* fast path; may be NULL */
     struct heap *h;
-    size_t cap_objs, cap_types;
+    size_t cap_types;
     unsigned char *heap_is_dict;  /* per heap.types entry: exactly dict (can be "dict of X") */
+    int follow;               /* 0: decoders compute sizes only (heap_each), references are ignored */
 
-    uint64_t *visited;        /* open addressing on the address itself, 0 empty ... */
-    uint32_t *visited_index;  /* ... and, in the same slot, its index into h->objs */
-    size_t visited_mask;
+    /* Objects seen: one bit per 8 bytes of the copy (objects are 8-byte
+     * aligned), so "seen before?" is one bit and needs no hashing; objects
+     * outside the copy (rare: a mapping that failed to copy, or no copy)
+     * go to a set. */
+    uint64_t *marks;
+    size_t nmarks;            /* in words */
+    struct addr_map elsewhere;
+    struct addr_map owners;   /* dict address -> 1 + heap.types index of the instance owning it */
+    struct deferred_dict *dicts;
+    size_t ndicts, cap_dicts;
 
-    uint64_t *stack;
+    struct pending *stack;
     size_t nstack, cap_stack;
+    uint64_t admitted;        /* objects queued, bounded */
 
     struct tinfo *types;      /* every type address looked at, valid or not */
     size_t ntinfo, cap_tinfo;
     uint32_t *type_slots;     /* open addressing: 1 + index into types */
     size_t type_mask;
+    uint64_t last_type_addr;  /* the last lookup, which usually repeats */
+    size_t last_type;
 
     uint64_t core_addr[64];   /* known types found by symbol */
     enum layout_kind core_layout[64];
@@ -102,17 +142,32 @@ static inline uint64_t field(struct walker *w, uint64_t obj, int64_t off)
  * walker's scratch buffer (valid until the next call). NULL if unreadable. */
 const unsigned char *walker_view(struct walker *w, uint64_t addr, size_t len);
 
-/* Follow a reference: count the object it leads to once and queue it.
+/* Follow a reference: admit the object it leads to once and queue it.
  * Pointers that do not lead to a valid object are skipped and counted.
- * Returns the object's index + 1, or 0. */
-uint32_t walker_ref(struct walker *w, uint64_t addr);
+ * Returns 1 if addr is a valid object (new or seen before), else 0; always
+ * 0 while w->follow is off. */
+int walker_ref(struct walker *w, uint64_t addr);
 /* The same for a word found by a conservative scan: misses are not counted. */
 void walker_maybe_ref(struct walker *w, uint64_t word);
-/* Index + 1 of the object at addr if it was counted, else 0. */
-uint32_t walker_find(struct walker *w, uint64_t addr);
+/* Start loading what walker_ref(addr) will read (the object's header and
+ * its mark), so that the misses of a container's items overlap. */
+static inline void walker_prefetch(struct walker *w, uint64_t addr)
+{
+    if (!w->snap || (addr & 7) || addr < 4096)
+        return;
+    const unsigned char *q = snapshot_ptr(w->snap, addr, 16);
+    if (q) {
+        __builtin_prefetch(q);
+        __builtin_prefetch(&w->marks[(size_t)(q - w->snap->buf) >> 9]);
+    }
+}
+/* Record that the dict at dict_addr (a valid object) is the __dict__ of
+ * an instance of heap type owner, unless it is not a plain dict or some
+ * instance claimed it first. */
+void walker_set_owner(struct walker *w, uint64_t dict_addr, uint32_t owner);
 
-/* A walker over h for reads and type lookups only (previews); release it
- * with walker_free. */
+/* A walker over h for reads and type lookups only (previews, heap_each);
+ * release it with walker_free. */
 void walker_setup(struct walker *w, struct py_process *p, struct memsrc *mem, struct snapshot *snap,
                   struct heap *h);
 void walker_free(struct walker *w);

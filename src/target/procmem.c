@@ -167,6 +167,7 @@ static const struct memsrc_ops procmem_ops = {
     .read = procmem_read,
     .free = procmem_free,
     .invalidate = procmem_invalidate,
+    .parallel_bulk_reads = 1,   /* direct_read keeps no state (but the ENOSYS fallback, decided at once) */
 };
 
 struct memsrc *procmem_new(pid_t pid, const struct maps *maps, struct phs_error *err)

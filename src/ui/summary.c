@@ -85,8 +85,10 @@ static void print_json(const struct cli_opts *o, const struct py_process *p, con
     json_bool(&j, "paused", tm->paused);
     json_uint(&j, "threads_paused", tm->threads_paused);
     json_uint(&j, "pause_ns", tm->pause_ns);
+    json_uint(&j, "prepare_ns", tm->prepare_ns);
     json_uint(&j, "copy_ns", tm->copy_ns);
     json_uint(&j, "walk_ns", tm->walk_ns);
+    json_uint(&j, "walk_gc_lists_ns", h->stats.seed_ns);
     json_uint(&j, "total_ns", tm->total_ns);
     json_uint(&j, "bytes_copied", tm->bytes_copied);
     json_uint(&j, "regions_not_copied", tm->failed_regions);

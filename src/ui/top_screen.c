@@ -84,13 +84,13 @@ static void apply_filter(struct view *v, const struct growth *g)
 
 static void load_drill(struct view *v, struct top_session *t)
 {
-    size_t idx[DRILL_MAX];
-    v->ndrill = histogram_largest(&t->heap, v->drill_kind, idx, DRILL_MAX);
+    struct heap_object found[DRILL_MAX];
+    v->ndrill = histogram_largest(&t->heap, v->drill_kind, found, DRILL_MAX);
     for (size_t i = 0; i < v->ndrill; i++) {
-        v->drill[i].addr = t->heap.objs[idx[i]].addr;
-        v->drill[i].size = t->heap.objs[idx[i]].size;
+        v->drill[i].addr = found[i].addr;
+        v->drill[i].size = found[i].size;
     }
-    heap_previews(&t->p, t->snap, &t->heap, idx, v->ndrill, &v->previews[0][0], PREVIEW_LEN);
+    heap_previews(&t->heap, found, v->ndrill, &v->previews[0][0], PREVIEW_LEN);
     if (v->drill_scroll >= v->ndrill)
         v->drill_scroll = 0;
 }

@@ -174,7 +174,7 @@ static enum phs_status bufmem_read(struct memsrc *src, uint64_t addr, void *buf,
 
 static void bufmem_free(struct memsrc *src) { free(src); }
 
-static const struct memsrc_ops bufmem_ops = {bufmem_read, bufmem_free, NULL};
+static const struct memsrc_ops bufmem_ops = {.read = bufmem_read, .free = bufmem_free};
 
 static void test_faultmem(void)
 {
@@ -231,16 +231,16 @@ static void test_snapshot(void)
 
 static void test_histogram(void)
 {
-    struct heap_type types[3] = {{1, (char *)"dict", 0}, {2, (char *)"app.Order", 1}, {3, (char *)"app.Order", 1}};
-    struct heap_object objs[6] = {
-        {10, 64, 0, 0, 0, HEAP_OBJ_GC},                  /* a plain dict */
-        {20, 104, 0, 2, 0, HEAP_OBJ_GC},                 /* the __dict__ of an app.Order */
-        {30, 48, 1, 0, 40, HEAP_OBJ_GC},
-        {40, 48, 2, 0, 40, HEAP_OBJ_GC | HEAP_OBJ_PERMANENT},  /* same name, another class object */
-        {50, 56, 1, 0, 0, 0},
-        {60, 104, 0, 3, 0, 0},
+    /* two class objects with the same name are one kind; dicts owned by
+     * an instance are "dict of" their owner's kind */
+    struct heap_type types[3] = {
+        {.addr = 1, .name = (char *)"dict", .objects = {1, 64, 0, 1, 0}},
+        {.addr = 2, .name = (char *)"app.Order", .is_heap = 1, .objects = {2, 104, 40, 1, 0},
+         .dicts = {1, 104, 0, 1, 0}},
+        {.addr = 3, .name = (char *)"app.Order", .is_heap = 1, .objects = {1, 48, 40, 1, 1},
+         .dicts = {1, 104, 0, 0, 0}},
     };
-    struct heap h = {objs, 6, types, 3, {0}};
+    struct heap h = {.types = types, .ntypes = 3, .total = {6, 424, 80, 4, 1}};
     struct histogram hg;
     struct phs_error err;
     CHECK(histogram_build(&h, &hg, &err) == PHS_OK);

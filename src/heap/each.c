@@ -1,0 +1,57 @@
+/* each.c - finds the objects of a finished walk again, for the few
+ * questions a histogram cannot answer (the largest instances of a kind,
+ * later a dump): the walk keeps one mark bit per object instead of a
+ * record, so this sweeps the marks in address order and decodes each
+ * marked object's size from the same copy, with references switched off.
+ *
+ * Reads only the copy the walk read; changes none of the walk's figures. */
+#include "walker.h"
+
+/* Report the object at addr; 0 to go on. */
+static int report(struct walker *w, uint64_t addr, int (*fn)(const struct heap_object *, void *), void *arg)
+{
+    uint64_t hdr[2];
+    if (rd(w, addr, hdr, sizeof hdr) != 0)
+        return 0;
+    struct tinfo *t = types_get(w, hdr[1], 0);
+    if (!t || !t->valid)
+        return 0;
+    struct tinfo copy = *t;
+    uint64_t size;
+    uint32_t extra;
+    decode_object(w, addr, copy, &size, &extra);
+    uint32_t owner = 0;
+    if (w->heap_is_dict[copy.heap_index]) {
+        uint32_t *o = addr_map_get(&w->owners, addr);
+        owner = o ? *o : 0;
+    }
+    struct heap_object o = {.addr = addr, .size = size, .type = copy.heap_index, .owner = owner, .extra = extra};
+    return fn(&o, arg);
+}
+
+void heap_each(struct heap *h, int (*fn)(const struct heap_object *o, void *arg), void *arg)
+{
+    struct walker *w = h->walker;
+    if (!w)
+        return;
+    /* Decoding again must leave the walk's figures as they were. */
+    struct heap_stats saved = h->stats;
+    w->follow = 0;
+    const struct snapshot *s = w->snap;
+    for (size_t r = 0; s && w->marks && r < s->nregions; r++) {
+        const struct snapshot_region *reg = &s->regions[r];
+        size_t first = reg->buf_offset >> 9, end = (reg->buf_offset + (reg->end - reg->start) + 511) >> 9;
+        for (size_t i = first; i < end && i < w->nmarks; i++) {
+            for (uint64_t bits = w->marks[i]; bits; bits &= bits - 1) {
+                size_t off = ((i << 6) + (size_t)__builtin_ctzll(bits)) << 3;
+                if (report(w, reg->start + (off - reg->buf_offset), fn, arg))
+                    goto done;
+            }
+        }
+    }
+    for (size_t k = 0; w->elsewhere.keys && k <= w->elsewhere.mask; k++)
+        if (w->elsewhere.keys[k] && report(w, w->elsewhere.keys[k], fn, arg))
+            break;
+done:
+    h->stats = saved;
+}
