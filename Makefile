@@ -53,6 +53,9 @@ $(BUILD)/tables.o: $(BUILD)/tables.c
 $(BUILD)/unit-tests: $(UNIT_SRC) $(LIB_OBJ)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/walk-bench: bench/walk_bench.c $(LIB_OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
 unit-test: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 

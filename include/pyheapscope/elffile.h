@@ -20,6 +20,7 @@ struct elf_file {
     int has_symtab;            /* a .symtab section: not stripped */
     int has_debug_info;        /* a .debug_info section in the file itself */
     char build_id[81];         /* hex, "" if none */
+    struct elf_symbols *symbols; /* name -> symbol index, made on the first lookup */
 };
 
 /* Open the ELF file the target has mapped at path and compute its load bias
@@ -28,8 +29,10 @@ enum phs_status elf_file_open(pid_t pid, const struct maps *maps, const char *pa
                               struct elf_file *out, struct phs_error *err);
 
 /* Look up a symbol (.symtab first, then .dynsym). Returns 1 and the run-time
- * address and size if found, 0 if not. Cannot fail otherwise. */
-int elf_file_symbol(const struct elf_file *ef, const char *name, uint64_t *addr, uint64_t *size);
+ * address and size if found, 0 if not. The first lookup indexes every
+ * symbol by name (one pass), so later ones cost a hash probe. Cannot fail
+ * otherwise (without memory for the index it scans the tables). */
+int elf_file_symbol(struct elf_file *ef, const char *name, uint64_t *addr, uint64_t *size);
 
 /* Close and release; safe on a zeroed or already closed struct. */
 void elf_file_close(struct elf_file *ef);

@@ -32,7 +32,17 @@ struct snapshot {
     size_t nregions, cap_regions;
     unsigned char *buf;        /* one anonymous mapping, reused */
     size_t buf_size, buf_cap;
-    size_t last;               /* region of the last lookup */
+    size_t last, last2;        /* regions of the last two lookups (the walk alternates) */
+    /* Which region each 2 MiB granule of the target's address space
+     * touches, for lookups in a few cycles: open addressing on granule
+     * number + 1; region -1 if more than one region touches it, and then
+     * the same table at page granularity (mappings are page-aligned, so a
+     * page is always in one region) says which. */
+    struct snapshot_index {
+        uint64_t *keys;
+        int32_t *region;
+        size_t mask;
+    } granules, pages;
     uint64_t bytes_copied;
     uint64_t copy_ns;          /* time spent in snapshot_copy */
     uint64_t failed_regions;   /* mappings that could not be copied */
@@ -52,31 +62,27 @@ enum phs_status snapshot_prepare(struct snapshot *s, const struct maps *maps, st
  * reads and counted. PHS_NO_PROCESS/PHS_PERMISSION stop it. */
 enum phs_status snapshot_copy(struct snapshot *s, struct phs_error *err);
 
+#define SNAPSHOT_GRANULE_SHIFT 21
+#define SNAPSHOT_PAGE_SHIFT 12
+
+/* The copied bytes at addr when they are not in the last region used
+ * (snapshot.c), or NULL. */
+const unsigned char *snapshot_ptr_slow(struct snapshot *s, uint64_t addr, size_t len);
+
 /* A pointer to len copied bytes at addr, or NULL if they are not all in
- * one copied region. The fast path of the heap walk. */
+ * one copied region. The fast path of the heap walk: the last region used
+ * is checked inline, the rest is a hash lookup by 2 MiB granule. */
 static inline const unsigned char *snapshot_ptr(struct snapshot *s, uint64_t addr, size_t len)
 {
-    const struct snapshot_region *r = s->nregions ? &s->regions[s->last] : NULL;
-    if (!r || addr < r->start || addr + len > r->end || addr + len < addr) {
-        if (!s->nregions || addr < s->regions[0].start)
-            return NULL;
-        /* The last region with start <= addr. Branch-free: the walk jumps
-         * between a few regions at random, which a branchy search would
-         * mispredict at every step. */
-        const struct snapshot_region *base = s->regions;
-        for (size_t n = s->nregions; n > 1;) {
-            size_t half = n / 2;
-            base = base[half].start <= addr ? base + half : base;
-            n -= half;
-        }
-        r = base;
-        if (addr + len > r->end || addr + len < addr)
-            return NULL;
-        s->last = (size_t)(r - s->regions);
+    if (s->nregions && addr + len >= addr) {
+        const struct snapshot_region *r = &s->regions[s->last];
+        if (addr >= r->start && addr + len <= r->end && r->copied)
+            return s->buf + r->buf_offset + (addr - r->start);
+        r = &s->regions[s->last2];
+        if (addr >= r->start && addr + len <= r->end && r->copied)
+            return s->buf + r->buf_offset + (addr - r->start);
     }
-    if (!r->copied)
-        return NULL;
-    return s->buf + r->buf_offset + (addr - r->start);
+    return snapshot_ptr_slow(s, addr, len);
 }
 
 /* Release the snapshot (not the live source). */

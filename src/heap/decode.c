@@ -34,11 +34,7 @@ static void ref_array(struct walker *w, uint64_t addr, int64_t n)
             return;
         uint64_t words[4096];
         memcpy(words, v, (size_t)piece * 8);   /* the view is reused by walker_ref */
-        for (int64_t i = 0; i < piece; i++)
-            walker_prefetch(w, words[i]);
-        for (int64_t i = 0; i < piece; i++)
-            if (words[i])
-                walker_ref(w, words[i]);
+        walker_ref_many(w, words, (size_t)piece);
         done += piece;
     }
 }
@@ -143,17 +139,28 @@ static int64_t str_size(struct walker *w, uint64_t obj)
 
 /* ---- dicts ---- */
 
+static uint64_t word_at(const unsigned char *p, int64_t off)
+{
+    uint64_t v;
+    memcpy(&v, p + off, 8);
+    return v;
+}
+
 int dict_shape(struct walker *w, uint64_t keys, uint64_t values, struct dict_shape *s)
 {
     memset(s, 0, sizeof *s);
-    if (!keys)
-        return -1;
-    s->refcnt = (int64_t)field(w, keys, WO(w, DICTKEYS_REFCNT));
-    s->nentries = (int64_t)field(w, keys, WO(w, DICTKEYS_NENTRIES));
-    s->usable = (int64_t)field(w, keys, WO(w, DICTKEYS_USABLE));
     int64_t indices = WO(w, DICTKEYS_INDICES);
+    /* the header of the keys object, up to its indices, in one read */
+    const unsigned char *k = keys && indices > 0 && indices <= 64 ? walker_view(w, keys, (size_t)indices) : NULL;
+    if (!k || WO(w, DICTKEYS_REFCNT) + 8 > indices || WO(w, DICTKEYS_NENTRIES) + 8 > indices ||
+        WO(w, DICTKEYS_USABLE) + 8 > indices || (HAS(w, DICTKEYS_SIZE) && WO(w, DICTKEYS_SIZE) + 8 > indices) ||
+        WO(w, DICTKEYS_REFCNT) < 0 || WO(w, DICTKEYS_NENTRIES) < 0 || WO(w, DICTKEYS_USABLE) < 0)
+        return -1;
+    s->refcnt = (int64_t)word_at(k, WO(w, DICTKEYS_REFCNT));
+    s->nentries = (int64_t)word_at(k, WO(w, DICTKEYS_NENTRIES));
+    s->usable = (int64_t)word_at(k, WO(w, DICTKEYS_USABLE));
     if (HAS(w, DICTKEYS_SIZE)) {
-        int64_t size = (int64_t)field(w, keys, WO(w, DICTKEYS_SIZE));
+        int64_t size = (int64_t)word_at(k, WO(w, DICTKEYS_SIZE));
         if (size <= 0 || size > (1ll << 40) || (size & (size - 1)))
             return -1;
         int width = size <= 0xff ? 1 : size <= 0xffff ? 2 : size <= 0xffffffffll ? 4 : 8;
@@ -163,8 +170,10 @@ int dict_shape(struct walker *w, uint64_t keys, uint64_t values, struct dict_sha
         s->voff = 16;
         s->keys_size = indices + width * size + DICT_ENTRY_GENERAL * ((2 * size) / 3);
     } else {
-        uint8_t lb[3];
-        if (rd(w, keys + (uint64_t)WO(w, DICTKEYS_LOG2_SIZE), lb, 3) != 0 || lb[0] > 40 || lb[1] > 43)
+        if (WO(w, DICTKEYS_LOG2_SIZE) < 0 || WO(w, DICTKEYS_LOG2_SIZE) + 3 > indices)
+            return -1;
+        const unsigned char *lb = k + WO(w, DICTKEYS_LOG2_SIZE);
+        if (lb[0] > 40 || lb[1] > 43)
             return -1;
         int general = lb[2] == 0;
         s->entries = keys + (uint64_t)indices + (1ull << lb[1]);
@@ -193,18 +202,13 @@ static int64_t dict_refs(struct walker *w, uint64_t obj, const struct tinfo *t)
         if (!e)
             break;
         uint64_t kv[2 * 1024];
+        size_t nkv = 0;
         for (int64_t i = 0; i < piece; i++) {
-            memcpy(&kv[2 * i], e + i * (int64_t)s.esize + (int64_t)s.koff, 8);
-            memcpy(&kv[2 * i + 1], e + i * (int64_t)s.esize + (int64_t)s.voff, 8);
+            memcpy(&kv[nkv++], e + i * (int64_t)s.esize + (int64_t)s.koff, 8);
+            if (!s.values)       /* a split table's values are in the values array */
+                memcpy(&kv[nkv++], e + i * (int64_t)s.esize + (int64_t)s.voff, 8);
         }
-        for (int64_t i = 0; i < 2 * piece; i++)
-            walker_prefetch(w, kv[i]);
-        for (int64_t i = 0; i < piece; i++) {
-            if (kv[2 * i])
-                walker_ref(w, kv[2 * i]);
-            if (!s.values && kv[2 * i + 1])
-                walker_ref(w, kv[2 * i + 1]);
-        }
+        walker_ref_many(w, kv, nkv);
         done += piece;
     }
     if (s.values)
@@ -582,14 +586,33 @@ static const enum offsets_field simple_fields[LK_COUNT][MAX_SIMPLE_FIELDS] = {
 
 /* ---- the dispatcher ---- */
 
-void decode_object(struct walker *w, uint64_t obj, struct tinfo t, uint64_t *size_out, uint32_t *extra_out)
+/* Point the walker's window at obj's fixed part (or as much of it as
+ * one region holds). */
+static void open_window(struct walker *w, uint64_t obj, const struct tinfo *t)
 {
-    int64_t size = generic_size(w, obj, &t);
+    w->win_len = 0;
+    if (!w->snap)
+        return;
+    size_t len = t->basicsize > 16 && t->basicsize < 4096 ? (size_t)t->basicsize : 16;
+    const unsigned char *q = snapshot_ptr(w->snap, obj, len);
+    if (!q && len > 16)
+        q = snapshot_ptr(w->snap, obj, len = 16);
+    if (q) {
+        w->win_addr = obj;
+        w->win = q;
+        w->win_len = len;
+    }
+}
+
+void decode_object(struct walker *w, uint64_t obj, const struct tinfo *t, uint64_t *size_out, uint32_t *extra_out)
+{
+    open_window(w, obj, t);
+    int64_t size = generic_size(w, obj, t);
     uint32_t extra = 0;
-    const enum offsets_field *simple = simple_fields[t.layout];
+    const enum offsets_field *simple = simple_fields[t->layout];
     for (int i = 0; i < MAX_SIMPLE_FIELDS && simple[i]; i++)   /* 0 (runtime.size) ends a row */
         ref_field(w, obj, w->o[simple[i]]);
-    switch (t.layout) {
+    switch (t->layout) {
     case LK_OBJECT:
     case LK_BYTES:
         break;
@@ -603,7 +626,7 @@ void decode_object(struct walker *w, uint64_t obj, struct tinfo t, uint64_t *siz
         int64_t alloc = (int64_t)field(w, obj, WO(w, BYTEARRAY_ALLOC));
         if (alloc < 0 || alloc > (1ll << 40))
             alloc = 0;
-        size = t.basicsize + (HAS(w, BYTEARRAY_BYTES_OBJECT) ? (alloc ? 33 + alloc : 0) : alloc);
+        size = t->basicsize + (HAS(w, BYTEARRAY_BYTES_OBJECT) ? (alloc ? 33 + alloc : 0) : alloc);
         break;
     }
     case LK_TUPLE: {
@@ -614,7 +637,7 @@ void decode_object(struct walker *w, uint64_t obj, struct tinfo t, uint64_t *siz
     case LK_LIST: {
         int64_t n = ob_size(w, obj), alloc = (int64_t)field(w, obj, WO(w, LIST_ALLOCATED));
         if (alloc >= 0 && alloc <= MAX_ITEMS)
-            size = t.basicsize + 8 * alloc;
+            size = t->basicsize + 8 * alloc;
         if (n <= alloc)
             ref_array(w, field(w, obj, WO(w, LIST_ITEM)), n);
         break;
@@ -622,8 +645,8 @@ void decode_object(struct walker *w, uint64_t obj, struct tinfo t, uint64_t *siz
     case LK_DICT:
     case LK_DEFDICT:
     case LK_ODICT:
-        size = dict_refs(w, obj, &t);
-        if (t.layout == LK_ODICT) {
+        size = dict_refs(w, obj, t);
+        if (t->layout == LK_ODICT) {
             int64_t fast = (int64_t)field(w, obj, WO(w, ODICT_FAST_NODES_SIZE));
             int64_t used = (int64_t)field(w, obj, WO(w, DICT_USED));
             if (fast > 0 && fast < MAX_ITEMS)
@@ -638,9 +661,9 @@ void decode_object(struct walker *w, uint64_t obj, struct tinfo t, uint64_t *siz
         if (mask < 0 || mask >= MAX_ITEMS || !table)
             break;
         if (table != obj + (uint64_t)WO(w, SET_SMALLTABLE))
-            size = t.basicsize + SETENTRY_SIZE * (mask + 1);
+            size = t->basicsize + SETENTRY_SIZE * (mask + 1);
         else
-            size = t.basicsize;
+            size = t->basicsize;
         for (int64_t done = 0; done <= mask;) {
             int64_t piece = mask + 1 - done < 1024 ? mask + 1 - done : 1024;
             const unsigned char *e = walker_view(w, table + (uint64_t)done * SETENTRY_SIZE,
@@ -648,11 +671,12 @@ void decode_object(struct walker *w, uint64_t obj, struct tinfo t, uint64_t *siz
             if (!e)
                 break;
             uint64_t keys[1024];
-            for (int64_t i = 0; i < piece; i++)
-                memcpy(&keys[i], e + i * SETENTRY_SIZE, 8);
-            for (int64_t i = 0; i < piece; i++)
-                if (keys[i] && keys[i] != w->set_dummy)
-                    walker_ref(w, keys[i]);
+            size_t nkeys = 0;
+            for (int64_t i = 0; i < piece; i++) {
+                memcpy(&keys[nkeys], e + i * SETENTRY_SIZE, 8);
+                nkeys += keys[nkeys] != w->set_dummy;
+            }
+            walker_ref_many(w, keys, nkeys);
             done += piece;
         }
         break;
@@ -661,17 +685,17 @@ void decode_object(struct walker *w, uint64_t obj, struct tinfo t, uint64_t *siz
         size = type_refs(w, obj);
         break;
     case LK_CODE:
-        size = code_refs(w, obj, &t);
+        size = code_refs(w, obj, t);
         break;
     case LK_CFUNCTION:
-        if (HAS(w, CMETHOD_CLASS) && WO(w, CMETHOD_CLASS) + 8 <= t.core_basicsize)
+        if (HAS(w, CMETHOD_CLASS) && WO(w, CMETHOD_CLASS) + 8 <= t->core_basicsize)
             REF(w, obj, CMETHOD_CLASS);
         break;
     case LK_FRAME:
         size = frame_refs(w, obj);
         break;
     case LK_GEN:
-        size = gen_refs(w, obj, &t);
+        size = gen_refs(w, obj, t);
         break;
     case LK_ARRAY: {
         int64_t alloc = (int64_t)field(w, obj, ARRAY_ALLOCATED);
@@ -679,7 +703,7 @@ void decode_object(struct walker *w, uint64_t obj, struct tinfo t, uint64_t *siz
         int32_t isz = 0;
         if (descr && rd(w, descr + ARRAYDESCR_ITEMSIZE, &isz, 4) == 0 && isz > 0 && isz <= 16 && alloc >= 0 &&
             alloc < MAX_ITEMS)
-            size = t.basicsize + alloc * isz;
+            size = t->basicsize + alloc * isz;
         break;
     }
     case LK_BUFFERED: {                           /* buffered_sizeof: the read/write buffer */
@@ -693,7 +717,7 @@ void decode_object(struct walker *w, uint64_t obj, struct tinfo t, uint64_t *siz
         uint64_t block = field(w, obj, WO(w, DEQUE_LEFTBLOCK));
         if (n < 0 || n > MAX_ITEMS || left < 0 || left >= DEQUE_BLOCKLEN)
             break;
-        size = t.basicsize + DEQUE_BLOCK_SIZE * ((left + n + DEQUE_BLOCKLEN - 1) / DEQUE_BLOCKLEN);
+        size = t->basicsize + DEQUE_BLOCK_SIZE * ((left + n + DEQUE_BLOCKLEN - 1) / DEQUE_BLOCKLEN);
         for (int64_t done = 0; done < n && block;) {
             int64_t take = DEQUE_BLOCKLEN - left < n - done ? DEQUE_BLOCKLEN - left : n - done;
             ref_array(w, block + 8 + (uint64_t)left * 8, take);
@@ -707,17 +731,17 @@ void decode_object(struct walker *w, uint64_t obj, struct tinfo t, uint64_t *siz
         break;
     }
     /* What a subclass or a type without a decoder adds to its base. */
-    if (!t.is_core) {
-        if (t.flags & TPF_HEAPTYPE)
-            walker_ref(w, t.addr);
-        for (uint32_t i = 0; i < t.nmembers; i++)
-            ref_field(w, obj, t.members[i]);
-        if (t.basicsize > t.core_basicsize)
-            conservative_scan(w, obj, t.core_basicsize, t.basicsize);
-        if (t.layout == LK_OBJECT && t.itemsize == 8)
-            conservative_scan(w, obj, t.basicsize, t.basicsize + 8 * ob_size(w, obj));
+    if (!t->is_core) {
+        if (t->flags & TPF_HEAPTYPE)
+            walker_ref(w, t->addr);
+        for (uint32_t i = 0; i < t->nmembers; i++)
+            ref_field(w, obj, t->members[i]);
+        if (t->basicsize > t->core_basicsize)
+            conservative_scan(w, obj, t->core_basicsize, t->basicsize);
+        if (t->layout == LK_OBJECT && t->itemsize == 8)
+            conservative_scan(w, obj, t->basicsize, t->basicsize + 8 * ob_size(w, obj));
     }
-    extra = instance_dict(w, obj, &t);
-    *size_out = (uint64_t)(size > 0 ? size : 0) + (uint64_t)header_bytes(w, obj, &t);
+    extra = instance_dict(w, obj, t);
+    *size_out = (uint64_t)(size > 0 ? size : 0) + (uint64_t)header_bytes(w, obj, t);
     *extra_out = extra;
 }

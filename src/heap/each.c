@@ -16,16 +16,15 @@ static int report(struct walker *w, uint64_t addr, int (*fn)(const struct heap_o
     struct tinfo *t = types_get(w, hdr[1], 0);
     if (!t || !t->valid)
         return 0;
-    struct tinfo copy = *t;
     uint64_t size;
     uint32_t extra;
-    decode_object(w, addr, copy, &size, &extra);
+    decode_object(w, addr, t, &size, &extra);
     uint32_t owner = 0;
-    if (w->heap_is_dict[copy.heap_index]) {
+    if (w->heap_is_dict[t->heap_index]) {
         uint32_t *o = addr_map_get(&w->owners, addr);
         owner = o ? *o : 0;
     }
-    struct heap_object o = {.addr = addr, .size = size, .type = copy.heap_index, .owner = owner, .extra = extra};
+    struct heap_object o = {.addr = addr, .size = size, .type = t->heap_index, .owner = owner, .extra = extra};
     return fn(&o, arg);
 }
 

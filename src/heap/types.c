@@ -11,6 +11,8 @@
  * ("app.models.Order"), and builtins without a prefix. */
 #include "walker.h"
 
+#include <sys/mman.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,12 +210,16 @@ static struct tinfo *add(struct walker *w, uint64_t addr)
     if ((w->ntinfo + 1) * 2 > w->type_mask + 1 && grow_slots(w) != 0)
         return NULL;
     if (w->ntinfo == w->cap_tinfo) {
-        size_t cap = w->cap_tinfo ? w->cap_tinfo * 2 : 256;
-        struct tinfo *nt = realloc(w->types, cap * sizeof *nt);
-        if (!nt)
+        /* Reserved once and never moved, so the walk can hold pointers to
+         * entries while it registers more; pages are touched as used. */
+        if (w->types)
             return NULL;
-        w->types = nt;
-        w->cap_tinfo = cap;
+        void *m = mmap(NULL, MAX_TINFO * sizeof *w->types, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (m == MAP_FAILED)
+            return NULL;
+        w->types = m;
+        w->cap_tinfo = MAX_TINFO;
     }
     struct tinfo *t = &w->types[w->ntinfo++];
     memset(t, 0, sizeof *t);

@@ -43,6 +43,18 @@ const unsigned char *walker_view(struct walker *w, uint64_t addr, size_t len)
     return memsrc_read(w->mem, addr, w->scratch, len, NULL) == PHS_OK ? w->scratch : NULL;
 }
 
+int rd_slow(struct walker *w, uint64_t addr, void *buf, size_t len)
+{
+    if (w->snap) {
+        const unsigned char *q = snapshot_ptr(w->snap, addr, len);
+        if (q) {
+            memcpy(buf, q, len);
+            return 0;
+        }
+    }
+    return memsrc_read(w->mem, addr, buf, len, NULL) == PHS_OK ? 0 : -1;
+}
+
 /* ---- sets of addresses ---- */
 
 static size_t addr_hash(uint64_t addr, size_t mask)
@@ -112,7 +124,7 @@ void addr_map_free(struct addr_map *m)
 
 /* ---- admitting objects ---- */
 
-static int push(struct walker *w, uint64_t addr, uint32_t tidx, uint32_t flags)
+static int push(struct walker *w, uint64_t addr, const unsigned char *copy, uint32_t tidx, uint32_t flags)
 {
     if (w->nstack == w->cap_stack) {
         size_t cap = w->cap_stack ? w->cap_stack * 2 : 4096;
@@ -122,7 +134,7 @@ static int push(struct walker *w, uint64_t addr, uint32_t tidx, uint32_t flags)
         w->stack = s;
         w->cap_stack = cap;
     }
-    w->stack[w->nstack++] = (struct pending){addr, tidx, flags};
+    w->stack[w->nstack++] = (struct pending){addr, copy, tidx, flags};
     return 0;
 }
 
@@ -141,9 +153,9 @@ static struct tinfo *object_type(struct walker *w, const uint64_t hdr[2])
     return t && t->valid ? t : NULL;
 }
 
-static int queue(struct walker *w, uint64_t addr, struct tinfo *t, uint32_t flags)
+static int queue(struct walker *w, uint64_t addr, const unsigned char *copy, struct tinfo *t, uint32_t flags)
 {
-    if (w->admitted >= MAX_OBJECTS || push(w, addr, (uint32_t)(t - w->types), flags) != 0) {
+    if (w->admitted >= MAX_OBJECTS || push(w, addr, copy, (uint32_t)(t - w->types), flags) != 0) {
         w->oom = 1;
         return 0;
     }
@@ -167,15 +179,14 @@ static int admit_elsewhere(struct walker *w, uint64_t addr, uint32_t flags, int 
         w->oom = 1;
         return 0;
     }
-    return queue(w, addr, t, flags);
+    return queue(w, addr, NULL, t, flags);
 }
 
-/* Admit the object at addr unless seen: 1 if it is a valid object. */
-static inline int admit(struct walker *w, uint64_t addr, uint32_t flags, int count_misses)
+/* Admit the object at addr, whose header is at q in the copy, unless
+ * seen: 1 if it is a valid object. */
+static inline int admit_at(struct walker *w, uint64_t addr, const unsigned char *q, uint32_t flags,
+                           int count_misses)
 {
-    const unsigned char *q = w->snap ? snapshot_ptr(w->snap, addr, 16) : NULL;
-    if (!q)
-        return admit_elsewhere(w, addr, flags, count_misses);
     size_t bit = (size_t)(q - w->snap->buf) >> 3;
     uint64_t *word = &w->marks[bit >> 6], mask = 1ull << (bit & 63);
     if (*word & mask)
@@ -189,7 +200,13 @@ static inline int admit(struct walker *w, uint64_t addr, uint32_t flags, int cou
         return 0;
     }
     *word |= mask;
-    return queue(w, addr, t, flags);
+    return queue(w, addr, q, t, flags);
+}
+
+static inline int admit(struct walker *w, uint64_t addr, uint32_t flags, int count_misses)
+{
+    const unsigned char *q = w->snap ? snapshot_ptr(w->snap, addr, 16) : NULL;
+    return q ? admit_at(w, addr, q, flags, count_misses) : admit_elsewhere(w, addr, flags, count_misses);
 }
 
 static int plausible(uint64_t addr)
@@ -206,6 +223,34 @@ int walker_ref(struct walker *w, uint64_t addr)
         return 0;
     }
     return admit(w, addr, 0, 1);
+}
+
+#define REF_CHUNK 64
+
+void walker_ref_many(struct walker *w, const uint64_t *addrs, size_t n)
+{
+    if (!w->follow)
+        return;
+    const unsigned char *q[REF_CHUNK];
+    for (size_t done = 0; done < n; done += REF_CHUNK) {
+        size_t m = n - done < REF_CHUNK ? n - done : REF_CHUNK;
+        const uint64_t *a = addrs + done;
+        /* first where each one is and start loading its mark and header,
+         * then look: the misses overlap */
+        for (size_t i = 0; i < m; i++) {
+            q[i] = w->snap && a[i] && plausible(a[i]) ? snapshot_ptr(w->snap, a[i], 16) : NULL;
+            if (q[i]) {
+                __builtin_prefetch(&w->marks[(size_t)(q[i] - w->snap->buf) >> 9]);
+                __builtin_prefetch(q[i]);
+            }
+        }
+        for (size_t i = 0; i < m; i++) {
+            if (q[i])
+                admit_at(w, a[i], q[i], 0, 1);
+            else if (a[i])
+                walker_ref(w, a[i]);
+        }
+    }
 }
 
 void walker_maybe_ref(struct walker *w, uint64_t word)
@@ -301,7 +346,8 @@ void walker_free(struct walker *w)
 {
     for (size_t i = 0; i < w->ntinfo; i++)
         free(w->types[i].members);
-    free(w->types);
+    if (w->types)
+        munmap(w->types, MAX_TINFO * sizeof *w->types);
     free(w->type_slots);
     if (w->marks)
         munmap(w->marks, w->nmarks * 8);
@@ -340,34 +386,33 @@ static int defer_dict(struct walker *w, uint64_t addr, uint64_t size, uint32_t t
 static void settle(struct walker *w, const struct pending *obj)
 {
     struct heap *h = w->h;
-    struct tinfo t = w->types[obj->tidx];   /* a copy: decoding may grow w->types */
+    const struct tinfo *t = &w->types[obj->tidx];
     uint64_t size;
     uint32_t extra;
     decode_object(w, obj->addr, t, &size, &extra);
-    if (w->heap_is_dict[t.heap_index]) {
-        if (defer_dict(w, obj->addr, size, t.heap_index, extra, obj->flags) != 0)
+    if (w->heap_is_dict[t->heap_index]) {
+        if (defer_dict(w, obj->addr, size, t->heap_index, extra, obj->flags) != 0)
             w->oom = 1;
     } else {
-        tally(&h->types[t.heap_index].objects, size, extra, obj->flags);
+        tally(&h->types[t->heap_index].objects, size, extra, obj->flags);
     }
     tally(&h->total, size, extra, obj->flags);
 }
 
 /* Start loading what decoding obj will read besides its header: the
- * keys table of a dict, the item array of a list. */
+ * keys table of a dict, the item array of a list. The word is read from
+ * the copy only if it lies inside the buffer (a header at the very end of
+ * a region could be followed by anything: the prefetch is only a hint). */
 static void prefetch_body(struct walker *w, const struct pending *obj)
 {
     enum layout_kind lk = w->types[obj->tidx].layout;
     int64_t off = lk == LK_DICT ? WO(w, DICT_KEYS) : lk == LK_LIST ? WO(w, LIST_ITEM) : OFFSET_ABSENT;
-    if (off == OFFSET_ABSENT)
+    if (off < 0 || off > 256 || !obj->copy ||
+        obj->copy + off + 8 > w->snap->buf + w->snap->buf_size)
         return;
-    const unsigned char *q = snapshot_ptr(w->snap, obj->addr + (uint64_t)off, 8);
-    if (q) {
-        uint64_t v;
-        memcpy(&v, q, 8);
-        walker_prefetch(w, v);
-        walker_prefetch(w, v + 64);
-    }
+    uint64_t v;
+    memcpy(&v, obj->copy + off, 8);
+    walker_prefetch(w, v);
 }
 
 #define BATCH 16
@@ -386,8 +431,10 @@ static void drain(struct walker *w)
         memcpy(batch, &w->stack[w->nstack], n * sizeof *batch);
         if (w->snap) {
             for (size_t i = 0; i < n; i++) {
-                walker_prefetch(w, batch[i].addr);
-                walker_prefetch(w, batch[i].addr + 64);
+                if (batch[i].copy) {
+                    __builtin_prefetch(batch[i].copy);
+                    __builtin_prefetch(batch[i].copy + 64);
+                }
             }
             for (size_t i = 0; i < n; i++)
                 prefetch_body(w, &batch[i]);

@@ -20,7 +20,10 @@ enum layout_kind {
     LK_COUNT
 };
 
-/* Everything the walk knows about one type object. */
+/* Type addresses one walk registers at most (valid or not). */
+#define MAX_TINFO (1u << 20)
+
+/* Everything the walk knows about one type object. Entries never move. */
 struct tinfo {
     uint64_t addr;
     int valid;                /* 0: not a type object; references to its instances are skipped */
@@ -53,6 +56,7 @@ void addr_map_free(struct addr_map *m);
 /* An object admitted and waiting to be decoded. */
 struct pending {
     uint64_t addr;
+    const unsigned char *copy; /* its header in the snapshot, or NULL */
     uint32_t tidx;            /* index into walker.types */
     uint32_t flags;           /* enum heap_object_flags */
 };
@@ -103,6 +107,12 @@ struct walker {
     uint64_t set_dummy;       /* the set's dummy key */
     uint64_t type_type;       /* PyType_Type */
 
+    /* The object being decoded, in the copy: its fields are read from
+     * here without a region lookup each. */
+    uint64_t win_addr;
+    const unsigned char *win;
+    size_t win_len;
+
     unsigned char *scratch;   /* for reads that the copy cannot serve in place */
     size_t cap_scratch;
     int oom;
@@ -111,17 +121,20 @@ struct walker {
 #define WO(w, f) ((w)->o[OFF_##f])
 #define HAS(w, f) ((w)->o[OFF_##f] != OFFSET_ABSENT)
 
-/* Copy len bytes at addr into buf. 0 on success, -1 if unreadable. */
-static inline int rd(struct walker *w, uint64_t addr, void *buf, size_t len)
+/* rd() for what is outside the window (walk.c). */
+int rd_slow(struct walker *w, uint64_t addr, void *buf, size_t len);
+
+/* Copy len bytes at addr into buf. 0 on success, -1 if unreadable. The
+ * fields of the object being decoded come from its window; the rest
+ * through the copy's region lookup, or the memory source. */
+static inline __attribute__((always_inline)) int rd(struct walker *w, uint64_t addr, void *buf, size_t len)
 {
-    if (w->snap) {
-        const unsigned char *q = snapshot_ptr(w->snap, addr, len);
-        if (q) {
-            memcpy(buf, q, len);
-            return 0;
-        }
+    uint64_t off = addr - w->win_addr;
+    if (off < w->win_len && len <= w->win_len - off) {
+        memcpy(buf, w->win + off, len);
+        return 0;
     }
-    return memsrc_read(w->mem, addr, buf, len, NULL) == PHS_OK ? 0 : -1;
+    return rd_slow(w, addr, buf, len);
 }
 
 static inline int rd64(struct walker *w, uint64_t addr, uint64_t *v)
@@ -147,6 +160,9 @@ const unsigned char *walker_view(struct walker *w, uint64_t addr, size_t len);
  * Returns 1 if addr is a valid object (new or seen before), else 0; always
  * 0 while w->follow is off. */
 int walker_ref(struct walker *w, uint64_t addr);
+/* walker_ref for each of addrs[0..n) (zeros skipped), with their cache
+ * misses overlapped: the way to follow a container's items. */
+void walker_ref_many(struct walker *w, const uint64_t *addrs, size_t n);
 /* The same for a word found by a conservative scan: misses are not counted. */
 void walker_maybe_ref(struct walker *w, uint64_t word);
 /* Start loading what walker_ref(addr) will read (the object's header and
@@ -198,6 +214,6 @@ struct dict_shape {
 int dict_shape(struct walker *w, uint64_t keys, uint64_t values, struct dict_shape *s);
 
 /* Compute obj's size and extra bytes, and follow its references. */
-void decode_object(struct walker *w, uint64_t addr, struct tinfo t, uint64_t *size, uint32_t *extra);
+void decode_object(struct walker *w, uint64_t addr, const struct tinfo *t, uint64_t *size, uint32_t *extra);
 
 #endif

@@ -8,6 +8,7 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -139,14 +140,99 @@ static int lookup_in(Elf *elf, Elf64_Word type, const char *name, uint64_t *valu
     return 0;
 }
 
-int elf_file_symbol(const struct elf_file *ef, const char *name, uint64_t *addr, uint64_t *size)
+struct elf_symbol {
+    const char *name;          /* in the file's string table (valid while it is open) */
+    uint64_t value, size;
+};
+
+struct elf_symbols {
+    struct elf_symbol *slots;  /* open addressing; name NULL = empty */
+    size_t mask;
+};
+
+static size_t name_hash(const char *s)
+{
+    size_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static size_t count_symbols(Elf *elf)
+{
+    size_t n = 0;
+    Elf_Scn *scn = NULL;
+    while ((scn = elf_nextscn(elf, scn)) != NULL) {
+        GElf_Shdr sh;
+        if (gelf_getshdr(scn, &sh) && (sh.sh_type == SHT_SYMTAB || sh.sh_type == SHT_DYNSYM) && sh.sh_entsize)
+            n += sh.sh_size / sh.sh_entsize;
+    }
+    return n;
+}
+
+/* Index the defined symbols of one table type; the first of a name wins,
+ * as in a linear lookup. */
+static void index_table(Elf *elf, Elf64_Word type, struct elf_symbols *ix)
+{
+    Elf_Scn *scn = NULL;
+    while ((scn = elf_nextscn(elf, scn)) != NULL) {
+        GElf_Shdr sh;
+        if (!gelf_getshdr(scn, &sh) || sh.sh_type != type || sh.sh_entsize == 0)
+            continue;
+        Elf_Data *data = elf_getdata(scn, NULL);
+        size_t count = sh.sh_size / sh.sh_entsize;
+        for (size_t i = 0; data && i < count; i++) {
+            GElf_Sym sym;
+            if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF)
+                continue;
+            const char *n = elf_strptr(elf, sh.sh_link, sym.st_name);
+            if (!n || !*n)
+                continue;
+            size_t j = name_hash(n) & ix->mask;
+            while (ix->slots[j].name && strcmp(ix->slots[j].name, n) != 0)
+                j = (j + 1) & ix->mask;
+            if (!ix->slots[j].name)
+                ix->slots[j] = (struct elf_symbol){n, sym.st_value, sym.st_size};
+        }
+    }
+}
+
+static struct elf_symbols *build_index(Elf *elf)
+{
+    size_t n = count_symbols(elf), slots = 64;
+    while (slots < 2 * n + 2)
+        slots *= 2;
+    struct elf_symbols *ix = malloc(sizeof *ix);
+    if (!ix || !(ix->slots = calloc(slots, sizeof *ix->slots))) {
+        free(ix);
+        return NULL;
+    }
+    ix->mask = slots - 1;
+    index_table(elf, SHT_SYMTAB, ix);
+    index_table(elf, SHT_DYNSYM, ix);
+    return ix;
+}
+
+int elf_file_symbol(struct elf_file *ef, const char *name, uint64_t *addr, uint64_t *size)
 {
     uint64_t value = 0, sz = 0;
     if (!ef->elf)
         return 0;
-    if (!lookup_in(ef->elf, SHT_SYMTAB, name, &value, &sz) &&
-        !lookup_in(ef->elf, SHT_DYNSYM, name, &value, &sz))
+    if (!ef->symbols)
+        ef->symbols = build_index(ef->elf);
+    if (ef->symbols) {
+        const struct elf_symbols *ix = ef->symbols;
+        size_t j = name_hash(name) & ix->mask;
+        while (ix->slots[j].name && strcmp(ix->slots[j].name, name) != 0)
+            j = (j + 1) & ix->mask;
+        if (!ix->slots[j].name)
+            return 0;
+        value = ix->slots[j].value;
+        sz = ix->slots[j].size;
+    } else if (!lookup_in(ef->elf, SHT_SYMTAB, name, &value, &sz) &&
+               !lookup_in(ef->elf, SHT_DYNSYM, name, &value, &sz)) {
         return 0;
+    }
     *addr = value + ef->bias;
     if (size)
         *size = sz;
@@ -155,6 +241,11 @@ int elf_file_symbol(const struct elf_file *ef, const char *name, uint64_t *addr,
 
 void elf_file_close(struct elf_file *ef)
 {
+    if (ef->symbols) {
+        free(ef->symbols->slots);
+        free(ef->symbols);
+        ef->symbols = NULL;
+    }
     if (ef->elf)
         elf_end(ef->elf);
     ef->elf = NULL;

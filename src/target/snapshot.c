@@ -129,10 +129,111 @@ static unsigned char *alloc_buffer(size_t cap)
     return aligned;
 }
 
+/* The entry of index ix for key: a region number, -1 (several), or -2
+ * (none). */
+static int32_t index_get(const struct snapshot_index *ix, uint64_t key)
+{
+    size_t i = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & ix->mask;
+    for (size_t probes = 0; probes <= ix->mask; probes++, i = (i + 1) & ix->mask) {
+        if (ix->keys[i] == key)
+            return ix->region[i];
+        if (!ix->keys[i])
+            break;
+    }
+    return -2;
+}
+
+const unsigned char *snapshot_ptr_slow(struct snapshot *s, uint64_t addr, size_t len)
+{
+    if (!s->granules.keys || addr + len < addr)
+        return NULL;
+    int32_t g = index_get(&s->granules, (addr >> SNAPSHOT_GRANULE_SHIFT) + 1);
+    if (g == -1 && s->pages.keys)
+        g = index_get(&s->pages, (addr >> SNAPSHOT_PAGE_SHIFT) + 1);
+    if (g < 0)
+        return NULL;
+    const struct snapshot_region *r = &s->regions[g];
+    if (addr < r->start || addr + len > r->end)
+        return NULL;
+    s->last2 = s->last;
+    s->last = (size_t)g;
+    return r->copied ? s->buf + r->buf_offset + (addr - r->start) : NULL;
+}
+
+static void index_put(struct snapshot_index *ix, uint64_t key, int32_t region)
+{
+    size_t i = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & ix->mask;
+    while (ix->keys[i] && ix->keys[i] != key)
+        i = (i + 1) & ix->mask;
+    if (!ix->keys[i]) {
+        ix->keys[i] = key;
+        ix->region[i] = region;
+    } else if (ix->region[i] != region) {
+        ix->region[i] = -1;
+    }
+}
+
+static void index_free(struct snapshot_index *ix)
+{
+    free(ix->keys);
+    free(ix->region);
+    memset(ix, 0, sizeof *ix);
+}
+
+static int index_alloc(struct snapshot_index *ix, size_t n)
+{
+    index_free(ix);
+    size_t slots = 64;
+    while (slots < 2 * n)
+        slots *= 2;
+    ix->keys = calloc(slots, sizeof *ix->keys);
+    ix->region = malloc(slots * sizeof *ix->region);
+    ix->mask = slots - 1;
+    if (!ix->keys || !ix->region) {
+        index_free(ix);
+        return -1;
+    }
+    return 0;
+}
+
+static uint64_t first_unit(const struct snapshot_region *r, int shift) { return r->start >> shift; }
+static uint64_t last_unit(const struct snapshot_region *r, int shift) { return (r->end - 1) >> shift; }
+
+/* Fill the lookup tables for the chosen regions (see snapshot.h). */
+static int index_regions(struct snapshot *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->nregions; i++)
+        n += (size_t)(last_unit(&s->regions[i], SNAPSHOT_GRANULE_SHIFT) -
+                      first_unit(&s->regions[i], SNAPSHOT_GRANULE_SHIFT) + 1);
+    if (index_alloc(&s->granules, n) != 0)
+        return -1;
+    for (size_t i = 0; i < s->nregions; i++)
+        for (uint64_t g = first_unit(&s->regions[i], SNAPSHOT_GRANULE_SHIFT);
+             g <= last_unit(&s->regions[i], SNAPSHOT_GRANULE_SHIFT); g++)
+            index_put(&s->granules, g + 1, (int32_t)i);
+    /* pages of the granules that several regions share */
+    size_t npages = 0;
+    for (size_t i = 0; i < s->nregions; i++)
+        for (uint64_t g = first_unit(&s->regions[i], SNAPSHOT_GRANULE_SHIFT);
+             g <= last_unit(&s->regions[i], SNAPSHOT_GRANULE_SHIFT); g++)
+            if (index_get(&s->granules, g + 1) == -1)
+                npages += 1u << (SNAPSHOT_GRANULE_SHIFT - SNAPSHOT_PAGE_SHIFT);
+    if (index_alloc(&s->pages, npages) != 0)
+        return -1;
+    for (size_t i = 0; i < s->nregions; i++) {
+        const struct snapshot_region *r = &s->regions[i];
+        for (uint64_t p = first_unit(r, SNAPSHOT_PAGE_SHIFT); p <= last_unit(r, SNAPSHOT_PAGE_SHIFT); p++)
+            if (index_get(&s->granules, (p >> (SNAPSHOT_GRANULE_SHIFT - SNAPSHOT_PAGE_SHIFT)) + 1) == -1)
+                index_put(&s->pages, p + 1, (int32_t)i);
+    }
+    return 0;
+}
+
 enum phs_status snapshot_prepare(struct snapshot *s, const struct maps *maps, struct phs_error *err)
 {
     s->nregions = 0;
-    s->last = 0;
+    s->last = s->last2 = 0;
     size_t total = 0;
     for (size_t i = 0; i < maps->n; i++) {
         const struct mapping *m = &maps->v[i];
@@ -149,6 +250,8 @@ enum phs_status snapshot_prepare(struct snapshot *s, const struct maps *maps, st
         s->regions[s->nregions++] = (struct snapshot_region){m->start, m->end, total, 0};
         total += (size_t)(m->end - m->start);
     }
+    if (index_regions(s) != 0)
+        return phs_error_set(err, PHS_INTERNAL, ENOMEM, "out of memory");
     if (total > s->buf_cap) {
         if (s->buf)
             munmap(s->buf, s->buf_cap);
@@ -281,5 +384,7 @@ void snapshot_free(struct snapshot *s)
     if (s->buf)
         munmap(s->buf, s->buf_cap);
     free(s->regions);
+    index_free(&s->granules);
+    index_free(&s->pages);
     free(s);
 }

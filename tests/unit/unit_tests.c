@@ -229,6 +229,65 @@ static void test_snapshot(void)
     free(b);
 }
 
+/* A memory source that holds its address as every 8-byte word: what a
+ * lookup returns says where it looked. */
+static enum phs_status addrmem_read(struct memsrc *src, uint64_t addr, void *buf, size_t len,
+                                    struct phs_error *err)
+{
+    (void)src;
+    (void)err;
+    unsigned char *out = buf;
+    for (size_t i = 0; i < len; i++) {
+        uint64_t a = addr + i, word = a & ~7ull;
+        out[i] = (unsigned char)(word >> (8 * (a & 7)));
+    }
+    return PHS_OK;
+}
+
+static const struct memsrc_ops addrmem_ops = {.read = addrmem_read, .free = bufmem_free,
+                                             .parallel_bulk_reads = 1};
+
+static uint64_t word_at_ptr(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+/* Region lookups: a region larger than the 2 MiB granule, small regions
+ * sharing one granule (served by the page table), holes between them, and
+ * the copy done by several threads landing where it belongs. */
+static void test_snapshot_lookup(void)
+{
+    struct memsrc *live = calloc(1, sizeof(struct bufmem));
+    live->ops = &addrmem_ops;
+    struct mapping v[5] = {
+        {0x40000000, 0x40000000 + (48u << 20), 0, MAP_R | MAP_W | MAP_P, 0, (char *)""},   /* 48 MiB */
+        {0x50001000, 0x50003000, 0, MAP_R | MAP_W | MAP_P, 0, (char *)""},               /* two small ones */
+        {0x50004000, 0x50005000, 0, MAP_R | MAP_W | MAP_P, 0, (char *)""},               /* in one granule */
+        {0x50005000, 0x50006000, 0, MAP_R | MAP_P, 0, (char *)"/lib/y.so"},             /* not copied */
+        {0x7f0000000000, 0x7f0000001000, 0, MAP_R | MAP_W | MAP_P, 0, (char *)""},
+    };
+    struct maps m = {v, 5};
+    struct snapshot *s = snapshot_new(live);
+    struct phs_error err;
+    CHECK(snapshot_prepare(s, &m, &err) == PHS_OK && s->nregions == 4);
+    CHECK(snapshot_copy(s, &err) == PHS_OK && s->bytes_copied == (48u << 20) + 0x4000);
+    static const uint64_t inside[] = {0x40000000, 0x40000000 + (17u << 20) + 8, 0x40000000 + (48u << 20) - 8,
+                                      0x50001000, 0x50002ff8, 0x50004000, 0x50004ff8, 0x7f0000000ff8};
+    for (size_t i = 0; i < sizeof inside / sizeof *inside; i++) {
+        const unsigned char *p = snapshot_ptr(s, inside[i], 8);
+        CHECK(p && word_at_ptr(p) == inside[i]);
+    }
+    static const uint64_t outside[] = {0x3ffffff8, 0x40000000 + (48u << 20), 0x50000ff8, 0x50003000,
+                                       0x50005000, 0x50006000, 0x7f0000001000, 8};
+    for (size_t i = 0; i < sizeof outside / sizeof *outside; i++)
+        CHECK(snapshot_ptr(s, outside[i], 8) == NULL);
+    CHECK(snapshot_ptr(s, 0x50002ffc, 8) == NULL);   /* runs past its region into a hole */
+    snapshot_free(s);
+    free(live);
+}
+
 static void test_histogram(void)
 {
     /* two class objects with the same name are one kind; dicts owned by
@@ -300,6 +359,7 @@ int main(void)
     test_json_escaping();
     test_faultmem();
     test_snapshot();
+    test_snapshot_lookup();
     test_histogram();
     test_layouts();
     test_growth();
