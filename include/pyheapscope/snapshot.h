@@ -32,7 +32,7 @@ struct snapshot {
     size_t nregions, cap_regions;
     unsigned char *buf;        /* one anonymous mapping, reused */
     size_t buf_size, buf_cap;
-    size_t last, last2;        /* regions of the last two lookups (the walk alternates) */
+    size_t hint[2];            /* regions of the last two lookups (the walk alternates) */
     /* Which region each 2 MiB granule of the target's address space
      * touches, for lookups in a few cycles: open addressing on granule
      * number + 1; region -1 if more than one region touches it, and then
@@ -65,24 +65,31 @@ enum phs_status snapshot_copy(struct snapshot *s, struct phs_error *err);
 #define SNAPSHOT_GRANULE_SHIFT 21
 #define SNAPSHOT_PAGE_SHIFT 12
 
-/* The copied bytes at addr when they are not in the last region used
- * (snapshot.c), or NULL. */
-const unsigned char *snapshot_ptr_slow(struct snapshot *s, uint64_t addr, size_t len);
+/* The copied bytes at addr when they are not in a hinted region
+ * (snapshot.c), or NULL; updates hint. */
+const unsigned char *snapshot_ptr_slow(struct snapshot *s, size_t hint[2], uint64_t addr, size_t len);
 
 /* A pointer to len copied bytes at addr, or NULL if they are not all in
- * one copied region. The fast path of the heap walk: the last region used
- * is checked inline, the rest is a hash lookup by 2 MiB granule. */
-static inline const unsigned char *snapshot_ptr(struct snapshot *s, uint64_t addr, size_t len)
+ * one copied region. The fast path of the heap walk: the two regions in
+ * hint (the caller's: one per thread) are checked inline, the rest is a
+ * hash lookup by 2 MiB granule. */
+static inline const unsigned char *snapshot_ptr_at(struct snapshot *s, size_t hint[2], uint64_t addr, size_t len)
 {
     if (s->nregions && addr + len >= addr) {
-        const struct snapshot_region *r = &s->regions[s->last];
+        const struct snapshot_region *r = &s->regions[hint[0] < s->nregions ? hint[0] : 0];
         if (addr >= r->start && addr + len <= r->end && r->copied)
             return s->buf + r->buf_offset + (addr - r->start);
-        r = &s->regions[s->last2];
+        r = &s->regions[hint[1] < s->nregions ? hint[1] : 0];
         if (addr >= r->start && addr + len <= r->end && r->copied)
             return s->buf + r->buf_offset + (addr - r->start);
     }
-    return snapshot_ptr_slow(s, addr, len);
+    return snapshot_ptr_slow(s, hint, addr, len);
+}
+
+/* The same with the snapshot's own hint (single-threaded users). */
+static inline const unsigned char *snapshot_ptr(struct snapshot *s, uint64_t addr, size_t len)
+{
+    return snapshot_ptr_at(s, s->hint, addr, len);
 }
 
 /* Release the snapshot (not the live source). */

@@ -333,7 +333,7 @@ static void conservative_scan(struct walker *w, uint64_t obj, int64_t from, int6
     if (to <= from)
         return;
     if (w->follow)
-        w->h->stats.conservative_scans++;
+        w->stats.conservative_scans++;
     int64_t n = (to - from) / 8;
     uint64_t words[MAX_SCAN_BYTES / 8];
     const unsigned char *v = walker_view(w, obj + (uint64_t)from, (size_t)n * 8);
@@ -547,7 +547,7 @@ static int64_t header_bytes(struct walker *w, uint64_t obj, const struct tinfo *
     case HDR_TYPE_FLAGS_DICT:
         return (gc ? gch : 0) + ((t->flags & TPF_MANAGED_DICT) ? 16 : 0);
     case HDR_STATIC_TYPES_BARE:
-        if (t->addr == w->type_type) {
+        if (t->addr == w->sh->type_type) {
             struct tinfo *self = types_get(w, obj, 0);
             if (self && self->valid && !(self->flags & TPF_HEAPTYPE))
                 return 0;
@@ -594,9 +594,9 @@ static void open_window(struct walker *w, uint64_t obj, const struct tinfo *t)
     if (!w->snap)
         return;
     size_t len = t->basicsize > 16 && t->basicsize < 4096 ? (size_t)t->basicsize : 16;
-    const unsigned char *q = snapshot_ptr(w->snap, obj, len);
+    const unsigned char *q = snapshot_ptr_at(w->snap, w->region_hint, obj, len);
     if (!q && len > 16)
-        q = snapshot_ptr(w->snap, obj, len = 16);
+        q = snapshot_ptr_at(w->snap, w->region_hint, obj, len = 16);
     if (q) {
         w->win_addr = obj;
         w->win = q;
@@ -674,7 +674,7 @@ void decode_object(struct walker *w, uint64_t obj, const struct tinfo *t, uint64
             size_t nkeys = 0;
             for (int64_t i = 0; i < piece; i++) {
                 memcpy(&keys[nkeys], e + i * SETENTRY_SIZE, 8);
-                nkeys += keys[nkeys] != w->set_dummy;
+                nkeys += keys[nkeys] != w->sh->set_dummy;
             }
             walker_ref_many(w, keys, nkeys);
             done += piece;

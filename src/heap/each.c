@@ -20,8 +20,8 @@ static int report(struct walker *w, uint64_t addr, int (*fn)(const struct heap_o
     uint32_t extra;
     decode_object(w, addr, t, &size, &extra);
     uint32_t owner = 0;
-    if (w->heap_is_dict[t->heap_index]) {
-        uint32_t *o = addr_map_get(&w->owners, addr);
+    if (t->plain_dict) {
+        uint32_t *o = addr_map_get(&w->sh->owners, addr);
         owner = o ? *o : 0;
     }
     struct heap_object o = {.addr = addr, .size = size, .type = t->heap_index, .owner = owner, .extra = extra};
@@ -37,19 +37,19 @@ void heap_each(struct heap *h, int (*fn)(const struct heap_object *o, void *arg)
     struct heap_stats saved = h->stats;
     w->follow = 0;
     const struct snapshot *s = w->snap;
-    for (size_t r = 0; s && w->marks && r < s->nregions; r++) {
+    for (size_t r = 0; s && w->sh->marks && r < s->nregions; r++) {
         const struct snapshot_region *reg = &s->regions[r];
         size_t first = reg->buf_offset >> 9, end = (reg->buf_offset + (reg->end - reg->start) + 511) >> 9;
-        for (size_t i = first; i < end && i < w->nmarks; i++) {
-            for (uint64_t bits = w->marks[i]; bits; bits &= bits - 1) {
+        for (size_t i = first; i < end && i < w->sh->nmarks; i++) {
+            for (uint64_t bits = w->sh->marks[i]; bits; bits &= bits - 1) {
                 size_t off = ((i << 6) + (size_t)__builtin_ctzll(bits)) << 3;
                 if (report(w, reg->start + (off - reg->buf_offset), fn, arg))
                     goto done;
             }
         }
     }
-    for (size_t k = 0; w->elsewhere.keys && k <= w->elsewhere.mask; k++)
-        if (w->elsewhere.keys[k] && report(w, w->elsewhere.keys[k], fn, arg))
+    for (size_t k = 0; w->sh->elsewhere.keys && k <= w->sh->elsewhere.mask; k++)
+        if (w->sh->elsewhere.keys[k] && report(w, w->sh->elsewhere.keys[k], fn, arg))
             break;
 done:
     h->stats = saved;

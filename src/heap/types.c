@@ -76,25 +76,25 @@ static const struct {
 
 void types_init(struct walker *w)
 {
-    w->ncore = 0;
-    for (size_t i = 0; i < NKNOWN && w->ncore < 64; i++) {
+    w->sh->ncore = 0;
+    for (size_t i = 0; i < NKNOWN && w->sh->ncore < 64; i++) {
         uint64_t addr;
         if (known_types[i].symbol && elf_file_symbol(&w->p->elf, known_types[i].symbol, &addr, NULL)) {
-            w->core_addr[w->ncore] = addr;
-            w->core_layout[w->ncore++] = known_types[i].layout;
+            w->sh->core_addr[w->sh->ncore] = addr;
+            w->sh->core_layout[w->sh->ncore++] = known_types[i].layout;
         }
     }
-    w->type_type = w->p->type_type_addr;
+    w->sh->type_type = w->p->type_type_addr;
     uint64_t dummy_var;
     if (elf_file_symbol(&w->p->elf, "_PySet_Dummy", &dummy_var, NULL))
-        rd64(w, dummy_var, &w->set_dummy);
+        rd64(w, dummy_var, &w->sh->set_dummy);
 }
 
 static int core_layout_of(const struct walker *w, uint64_t addr, const char *tp_name, enum layout_kind *lk)
 {
-    for (size_t i = 0; i < w->ncore; i++)
-        if (w->core_addr[i] == addr) {
-            *lk = w->core_layout[i];
+    for (size_t i = 0; i < w->sh->ncore; i++)
+        if (w->sh->core_addr[i] == addr) {
+            *lk = w->sh->core_layout[i];
             return 1;
         }
     for (size_t i = 0; i < NKNOWN; i++)
@@ -175,59 +175,59 @@ static uint64_t type_hash(uint64_t addr, size_t mask)
 
 static struct tinfo *lookup(struct walker *w, uint64_t addr)
 {
-    if (!w->type_slots)
+    if (!w->sh->type_slots)
         return NULL;
-    for (size_t i = type_hash(addr, w->type_mask);; i = (i + 1) & w->type_mask) {
-        uint32_t s = w->type_slots[i];
+    for (size_t i = type_hash(addr, w->sh->type_mask);; i = (i + 1) & w->sh->type_mask) {
+        uint32_t s = w->sh->type_slots[i];
         if (!s)
             return NULL;
-        if (w->types[s - 1].addr == addr)
-            return &w->types[s - 1];
+        if (w->sh->types[s - 1].addr == addr)
+            return &w->sh->types[s - 1];
     }
 }
 
 static int grow_slots(struct walker *w)
 {
-    size_t n = w->type_mask ? (w->type_mask + 1) * 2 : 1024;
+    size_t n = w->sh->type_mask ? (w->sh->type_mask + 1) * 2 : 1024;
     uint32_t *slots = calloc(n, sizeof *slots);
     if (!slots)
         return -1;
-    for (size_t i = 0; i < w->ntinfo; i++) {
-        size_t j = type_hash(w->types[i].addr, n - 1);
+    for (size_t i = 0; i < w->sh->ntinfo; i++) {
+        size_t j = type_hash(w->sh->types[i].addr, n - 1);
         while (slots[j])
             j = (j + 1) & (n - 1);
         slots[j] = (uint32_t)(i + 1);
     }
-    free(w->type_slots);
-    w->type_slots = slots;
-    w->type_mask = n - 1;
+    free(w->sh->type_slots);
+    w->sh->type_slots = slots;
+    w->sh->type_mask = n - 1;
     return 0;
 }
 
 /* Add an entry (not yet valid) for addr; NULL on out-of-memory. */
 static struct tinfo *add(struct walker *w, uint64_t addr)
 {
-    if ((w->ntinfo + 1) * 2 > w->type_mask + 1 && grow_slots(w) != 0)
+    if ((w->sh->ntinfo + 1) * 2 > w->sh->type_mask + 1 && grow_slots(w) != 0)
         return NULL;
-    if (w->ntinfo == w->cap_tinfo) {
+    if (w->sh->ntinfo == w->sh->cap_tinfo) {
         /* Reserved once and never moved, so the walk can hold pointers to
          * entries while it registers more; pages are touched as used. */
-        if (w->types)
+        if (w->sh->types)
             return NULL;
-        void *m = mmap(NULL, MAX_TINFO * sizeof *w->types, PROT_READ | PROT_WRITE,
+        void *m = mmap(NULL, MAX_TINFO * sizeof *w->sh->types, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (m == MAP_FAILED)
             return NULL;
-        w->types = m;
-        w->cap_tinfo = MAX_TINFO;
+        w->sh->types = m;
+        w->sh->cap_tinfo = MAX_TINFO;
     }
-    struct tinfo *t = &w->types[w->ntinfo++];
+    struct tinfo *t = &w->sh->types[w->sh->ntinfo++];
     memset(t, 0, sizeof *t);
     t->addr = addr;
-    size_t j = type_hash(addr, w->type_mask);
-    while (w->type_slots[j])
-        j = (j + 1) & w->type_mask;
-    w->type_slots[j] = (uint32_t)w->ntinfo;
+    size_t j = type_hash(addr, w->sh->type_mask);
+    while (w->sh->type_slots[j])
+        j = (j + 1) & w->sh->type_mask;
+    w->sh->type_slots[j] = (uint32_t)w->sh->ntinfo;
     return t;
 }
 
@@ -282,28 +282,24 @@ static void collect_members(struct walker *w, struct tinfo *t, uint64_t members)
 
 static int register_heap_type(struct walker *w, struct tinfo *t, const char *name, int is_heap)
 {
-    if (w->h->ntypes == w->cap_types) {
-        size_t cap = w->cap_types ? w->cap_types * 2 : 256;
+    if (w->h->ntypes == w->sh->cap_types) {
+        size_t cap = w->sh->cap_types ? w->sh->cap_types * 2 : 256;
         struct heap_type *nt = realloc(w->h->types, cap * sizeof *nt);
         if (!nt)
             return -1;
         w->h->types = nt;
-        unsigned char *nl = realloc(w->heap_is_dict, cap);
-        if (!nl)
-            return -1;
-        w->heap_is_dict = nl;
-        w->cap_types = cap;
+        w->sh->cap_types = cap;
     }
     char *copy = strdup(name);
     if (!copy)
         return -1;
     t->heap_index = (uint32_t)w->h->ntypes;
-    w->heap_is_dict[w->h->ntypes] = t->layout == LK_DICT && t->is_core;
+    t->plain_dict = t->layout == LK_DICT && t->is_core;
     w->h->types[w->h->ntypes++] = (struct heap_type){.addr = t->addr, .name = copy, .is_heap = is_heap};
     return 0;
 }
 
-struct tinfo *types_get(struct walker *w, uint64_t addr, int depth)
+static struct tinfo *types_find(struct walker *w, uint64_t addr, int depth)
 {
     struct tinfo *t = lookup(w, addr);
     if (t)
@@ -312,7 +308,7 @@ struct tinfo *types_get(struct walker *w, uint64_t addr, int depth)
         w->oom = 1;
         return NULL;
     }
-    size_t idx = (size_t)(t - w->types);     /* t moves if the registry grows below */
+    size_t idx = (size_t)(t - w->sh->types);     /* t moves if the registry grows below */
     if (depth > MAX_TYPE_DEPTH || addr == 0 || addr % 8 != 0)
         return t;
     int64_t tsize = WO(w, TYPE_SIZE);
@@ -330,14 +326,14 @@ struct tinfo *types_get(struct walker *w, uint64_t addr, int depth)
     if (refcnt <= 0 || !(flags & TPF_READY) || basicsize < 16 || basicsize > (1 << 20) || itemsize < 0 ||
         itemsize > (1 << 16) || memsrc_read_cstr(w->mem, name_ptr, name, sizeof name, NULL) != PHS_OK ||
         !name_ok(name))
-        return &w->types[idx];
+        return &w->sh->types[idx];
     /* The metatype must be `type` or an accepted type that derives from it. */
-    if (addr != w->type_type) {
-        struct tinfo *m = types_get(w, meta, depth + 1);
+    if (addr != w->sh->type_type) {
+        struct tinfo *m = types_find(w, meta, depth + 1);
         if (!m || !m->valid || !(m->flags & TPF_TYPE_SUBCLASS))
-            return m ? &w->types[idx] : NULL;
+            return m ? &w->sh->types[idx] : NULL;
     } else if (meta != addr) {
-        return &w->types[idx];
+        return &w->sh->types[idx];
     }
     /* The layout: this type's own if known, else its base's. */
     enum layout_kind lk = LK_OBJECT;
@@ -347,10 +343,10 @@ struct tinfo *types_get(struct walker *w, uint64_t addr, int depth)
     uint32_t nmembers = 0;
     if (!is_core) {
         if (!base)
-            return &w->types[idx];          /* only object has no base, and object is known */
-        struct tinfo *b = types_get(w, base, depth + 1);
+            return &w->sh->types[idx];          /* only object has no base, and object is known */
+        struct tinfo *b = types_find(w, base, depth + 1);
         if (!b || !b->valid)
-            return b ? &w->types[idx] : NULL;
+            return b ? &w->sh->types[idx] : NULL;
         lk = b->layout;
         core_basicsize = b->core_basicsize;
         if (b->nmembers) {
@@ -363,7 +359,7 @@ struct tinfo *types_get(struct walker *w, uint64_t addr, int depth)
             nmembers = b->nmembers;
         }
     }
-    t = &w->types[idx];
+    t = &w->sh->types[idx];
     t->flags = flags;
     t->basicsize = basicsize;
     t->itemsize = itemsize;
@@ -383,11 +379,34 @@ struct tinfo *types_get(struct walker *w, uint64_t addr, int depth)
         heap_type_name(w, addr, tp_dict, name, kind, sizeof kind);
     else
         snprintf(kind, sizeof kind, "%s", name);
-    t = &w->types[idx];
+    t = &w->sh->types[idx];
     if (register_heap_type(w, t, kind, is_heap) != 0) {
         w->oom = 1;
         return NULL;
     }
     t->valid = 1;
+    return t;
+}
+
+/* The registry is shared by the walk's threads: a thread looks in its own
+ * small cache first, then takes the lock (entries never move and are
+ * complete once types_find returns, so a cached index stays good). */
+struct tinfo *types_get(struct walker *w, uint64_t addr, int depth)
+{
+    struct walk_share *sh = w->sh;
+    if (sh->nthreads <= 1 || w->in_registry)
+        return types_find(w, addr, depth);
+    size_t slot = (size_t)(addr >> 4) % TYPES_CACHED;
+    if (w->type_cache[slot].addr == addr && addr)
+        return &sh->types[w->type_cache[slot].idx];
+    pthread_mutex_lock(&sh->registry_lock);
+    w->in_registry = 1;
+    struct tinfo *t = types_find(w, addr, depth);
+    w->in_registry = 0;
+    pthread_mutex_unlock(&sh->registry_lock);
+    if (t) {
+        w->type_cache[slot].addr = addr;
+        w->type_cache[slot].idx = (uint32_t)(t - sh->types);
+    }
     return t;
 }

@@ -15,17 +15,31 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define MAX_OBJECTS      (1ull << 32)
 #define MAX_INTERPRETERS 4096
 #define MAX_GC_LIST      (1ull << 31)
 #define GC_LINK_MASK     (~(uint64_t)3)
 #define MAX_VIEW         (1ull << 31)
+#define MAX_WALKERS      8
+
+/* Reads the copy cannot serve go to the memory source, which keeps a
+ * cache of its own: one thread at a time. */
+static enum phs_status source_read(struct walker *w, uint64_t addr, void *buf, size_t len)
+{
+    if (w->sh->nthreads <= 1)
+        return memsrc_read(w->mem, addr, buf, len, NULL);
+    pthread_mutex_lock(&w->sh->io_lock);
+    enum phs_status st = memsrc_read(w->mem, addr, buf, len, NULL);
+    pthread_mutex_unlock(&w->sh->io_lock);
+    return st;
+}
 
 const unsigned char *walker_view(struct walker *w, uint64_t addr, size_t len)
 {
     if (w->snap) {
-        const unsigned char *q = snapshot_ptr(w->snap, addr, len);
+        const unsigned char *q = snapshot_ptr_at(w->snap, w->region_hint, addr, len);
         if (q)
             return q;
     }
@@ -40,19 +54,19 @@ const unsigned char *walker_view(struct walker *w, uint64_t addr, size_t len)
         w->scratch = s;
         w->cap_scratch = len;
     }
-    return memsrc_read(w->mem, addr, w->scratch, len, NULL) == PHS_OK ? w->scratch : NULL;
+    return source_read(w, addr, w->scratch, len) == PHS_OK ? w->scratch : NULL;
 }
 
 int rd_slow(struct walker *w, uint64_t addr, void *buf, size_t len)
 {
     if (w->snap) {
-        const unsigned char *q = snapshot_ptr(w->snap, addr, len);
+        const unsigned char *q = snapshot_ptr_at(w->snap, w->region_hint, addr, len);
         if (q) {
             memcpy(buf, q, len);
             return 0;
         }
     }
-    return memsrc_read(w->mem, addr, buf, len, NULL) == PHS_OK ? 0 : -1;
+    return source_read(w, addr, buf, len) == PHS_OK ? 0 : -1;
 }
 
 /* ---- sets of addresses ---- */
@@ -144,18 +158,18 @@ static struct tinfo *object_type(struct walker *w, const uint64_t hdr[2])
     if ((int64_t)hdr[0] <= 0)
         return NULL;
     struct tinfo *t;
-    if (hdr[1] == w->last_type_addr && w->ntinfo)
-        t = &w->types[w->last_type];
+    if (hdr[1] == w->last_type_addr && w->last_type_addr)
+        t = &w->sh->types[w->last_type];
     else if ((t = types_get(w, hdr[1], 0)) != NULL) {
         w->last_type_addr = hdr[1];
-        w->last_type = (size_t)(t - w->types);
+        w->last_type = (size_t)(t - w->sh->types);
     }
     return t && t->valid ? t : NULL;
 }
 
 static int queue(struct walker *w, uint64_t addr, const unsigned char *copy, struct tinfo *t, uint32_t flags)
 {
-    if (w->admitted >= MAX_OBJECTS || push(w, addr, copy, (uint32_t)(t - w->types), flags) != 0) {
+    if (w->admitted >= MAX_OBJECTS || push(w, addr, copy, (uint32_t)(t - w->sh->types), flags) != 0) {
         w->oom = 1;
         return 0;
     }
@@ -166,46 +180,54 @@ static int queue(struct walker *w, uint64_t addr, const unsigned char *copy, str
 /* Admit addr, which is outside the copy (or there is no copy). */
 static int admit_elsewhere(struct walker *w, uint64_t addr, uint32_t flags, int count_misses)
 {
+    struct walk_share *sh = w->sh;
     uint64_t hdr[2];
     struct tinfo *t;
-    if (addr_map_get(&w->elsewhere, addr))
-        return 1;
     if (rd(w, addr, hdr, sizeof hdr) != 0 || !(t = object_type(w, hdr))) {
         if (count_misses)
-            w->h->stats.bad_pointers++;
+            w->stats.bad_pointers++;
         return 0;
     }
-    if (addr_map_add(&w->elsewhere, addr, 0) < 0) {
+    if (sh->nthreads > 1)
+        pthread_mutex_lock(&sh->maps_lock);
+    int added = addr_map_add(&sh->elsewhere, addr, 0);
+    if (sh->nthreads > 1)
+        pthread_mutex_unlock(&sh->maps_lock);
+    if (added < 0)
         w->oom = 1;
-        return 0;
-    }
-    return queue(w, addr, NULL, t, flags);
+    return added > 0 ? queue(w, addr, NULL, t, flags) : added == 0;
 }
 
 /* Admit the object at addr, whose header is at q in the copy, unless
- * seen: 1 if it is a valid object. */
+ * seen: 1 if it is a valid object. With several threads the mark is set
+ * atomically, and the thread that set it queues the object. */
 static inline int admit_at(struct walker *w, uint64_t addr, const unsigned char *q, uint32_t flags,
                            int count_misses)
 {
     size_t bit = (size_t)(q - w->snap->buf) >> 3;
-    uint64_t *word = &w->marks[bit >> 6], mask = 1ull << (bit & 63);
-    if (*word & mask)
+    uint64_t *word = &w->sh->marks[bit >> 6], mask = 1ull << (bit & 63);
+    if (__atomic_load_n(word, __ATOMIC_RELAXED) & mask)
         return 1;
     uint64_t hdr[2];
     memcpy(hdr, q, sizeof hdr);
     struct tinfo *t = object_type(w, hdr);
     if (!t) {
         if (count_misses)
-            w->h->stats.bad_pointers++;
+            w->stats.bad_pointers++;
         return 0;
     }
-    *word |= mask;
+    if (w->sh->nthreads > 1) {
+        if (__atomic_fetch_or(word, mask, __ATOMIC_RELAXED) & mask)
+            return 1;
+    } else {
+        *word |= mask;
+    }
     return queue(w, addr, q, t, flags);
 }
 
 static inline int admit(struct walker *w, uint64_t addr, uint32_t flags, int count_misses)
 {
-    const unsigned char *q = w->snap ? snapshot_ptr(w->snap, addr, 16) : NULL;
+    const unsigned char *q = w->snap ? snapshot_ptr_at(w->snap, w->region_hint, addr, 16) : NULL;
     return q ? admit_at(w, addr, q, flags, count_misses) : admit_elsewhere(w, addr, flags, count_misses);
 }
 
@@ -219,7 +241,7 @@ int walker_ref(struct walker *w, uint64_t addr)
     if (!addr || !w->follow)
         return 0;
     if (!plausible(addr)) {
-        w->h->stats.bad_pointers++;
+        w->stats.bad_pointers++;
         return 0;
     }
     return admit(w, addr, 0, 1);
@@ -238,9 +260,9 @@ void walker_ref_many(struct walker *w, const uint64_t *addrs, size_t n)
         /* first where each one is and start loading its mark and header,
          * then look: the misses overlap */
         for (size_t i = 0; i < m; i++) {
-            q[i] = w->snap && a[i] && plausible(a[i]) ? snapshot_ptr(w->snap, a[i], 16) : NULL;
+            q[i] = w->snap && a[i] && plausible(a[i]) ? snapshot_ptr_at(w->snap, w->region_hint, a[i], 16) : NULL;
             if (q[i]) {
-                __builtin_prefetch(&w->marks[(size_t)(q[i] - w->snap->buf) >> 9]);
+                __builtin_prefetch(&w->sh->marks[(size_t)(q[i] - w->snap->buf) >> 9]);
                 __builtin_prefetch(q[i]);
             }
         }
@@ -261,13 +283,19 @@ void walker_maybe_ref(struct walker *w, uint64_t word)
 
 void walker_set_owner(struct walker *w, uint64_t dict_addr, uint32_t owner)
 {
+    struct walk_share *sh = w->sh;
     uint64_t hdr[2];
     if (!w->follow || rd(w, dict_addr, hdr, sizeof hdr) != 0)
         return;
     struct tinfo *t = object_type(w, hdr);
-    /* only real dicts become "dict of X" */
-    if (t && w->heap_is_dict[t->heap_index] && addr_map_add(&w->owners, dict_addr, owner + 1) < 0)
+    if (!t || !t->plain_dict)        /* only real dicts become "dict of X" */
+        return;
+    if (sh->nthreads > 1)
+        pthread_mutex_lock(&sh->maps_lock);
+    if (addr_map_add(&sh->owners, dict_addr, owner + 1) < 0)
         w->oom = 1;
+    if (sh->nthreads > 1)
+        pthread_mutex_unlock(&sh->maps_lock);
 }
 
 /* ---- seeding from the collector's lists ---- */
@@ -277,7 +305,7 @@ static enum phs_status walk_gc_list(struct walker *w, uint64_t head, int gen, in
 {
     uint64_t link[2];
     if (rd(w, head, link, sizeof link) != 0)
-        return tolerant ? (w->h->stats.bad_gc_links++, PHS_OK)
+        return tolerant ? (w->stats.bad_gc_links++, PHS_OK)
                         : phs_error_set(err, PHS_OFFSETS, 0, "cannot read the GC list head at 0x%llx",
                                         (unsigned long long)head);
     uint64_t prev = head, node = link[0] & GC_LINK_MASK;
@@ -290,18 +318,18 @@ static enum phs_status walk_gc_list(struct walker *w, uint64_t head, int gen, in
                 return phs_error_set(err, PHS_OFFSETS, 0, "the GC list at 0x%llx is broken after %llu objects "
                                      "(offsets wrong, or the target ran during the copy)",
                                      (unsigned long long)head, (unsigned long long)n);
-            w->h->stats.bad_gc_links++;
+            w->stats.bad_gc_links++;
             break;
         }
         if (admit(w, node + gch, flags, 0)) {
             if (gen == 3) {
-                w->h->stats.permanent_objects++;
+                w->stats.permanent_objects++;
             } else {
-                w->h->stats.gc_objects++;
-                w->h->stats.gen_objects[gen]++;
+                w->stats.gc_objects++;
+                w->stats.gen_objects[gen]++;
             }
         } else {
-            w->h->stats.bad_objects++;
+            w->stats.bad_objects++;
         }
         prev = node;
         node = link[0] & GC_LINK_MASK;
@@ -330,6 +358,42 @@ static enum phs_status seed(struct walker *w, int tolerant, struct phs_error *er
     return PHS_OK;
 }
 
+static struct walk_share *share_new(void)
+{
+    struct walk_share *sh = calloc(1, sizeof *sh);
+    if (!sh)
+        return NULL;
+    pthread_mutex_init(&sh->registry_lock, NULL);
+    pthread_mutex_init(&sh->maps_lock, NULL);
+    pthread_mutex_init(&sh->io_lock, NULL);
+    pthread_mutex_init(&sh->pool_lock, NULL);
+    pthread_cond_init(&sh->pool_more, NULL);
+    sh->nthreads = 1;
+    return sh;
+}
+
+static void share_free(struct walk_share *sh)
+{
+    if (!sh)
+        return;
+    for (size_t i = 0; i < sh->ntinfo; i++)
+        free(sh->types[i].members);
+    if (sh->types)
+        munmap(sh->types, MAX_TINFO * sizeof *sh->types);
+    free(sh->type_slots);
+    if (sh->marks)
+        munmap(sh->marks, sh->nmarks * 8);
+    addr_map_free(&sh->elsewhere);
+    addr_map_free(&sh->owners);
+    free(sh->pool);
+    pthread_mutex_destroy(&sh->registry_lock);
+    pthread_mutex_destroy(&sh->maps_lock);
+    pthread_mutex_destroy(&sh->io_lock);
+    pthread_mutex_destroy(&sh->pool_lock);
+    pthread_cond_destroy(&sh->pool_more);
+    free(sh);
+}
+
 void walker_setup(struct walker *w, struct py_process *p, struct memsrc *mem, struct snapshot *snap,
                   struct heap *h)
 {
@@ -340,25 +404,35 @@ void walker_setup(struct walker *w, struct py_process *p, struct memsrc *mem, st
     w->mem = mem;
     w->snap = snap;
     w->h = h;
+    w->sh = share_new();
+    w->owns_share = 1;
+    if (!w->sh)
+        w->oom = 1;
+}
+
+/* What one thread owns (not the share). */
+static void walker_free_own(struct walker *w)
+{
+    free(w->tallies);
+    free(w->dicts);
+    free(w->stack);
+    free(w->scratch);
+    w->tallies = NULL;
+    w->dicts = NULL;
+    w->stack = NULL;
+    w->scratch = NULL;
+    w->ntallies = w->ndicts = w->cap_dicts = w->nstack = w->cap_stack = w->cap_scratch = 0;
 }
 
 void walker_free(struct walker *w)
 {
-    for (size_t i = 0; i < w->ntinfo; i++)
-        free(w->types[i].members);
-    if (w->types)
-        munmap(w->types, MAX_TINFO * sizeof *w->types);
-    free(w->type_slots);
-    if (w->marks)
-        munmap(w->marks, w->nmarks * 8);
-    addr_map_free(&w->elsewhere);
-    addr_map_free(&w->owners);
-    free(w->dicts);
-    free(w->stack);
-    free(w->scratch);
-    free(w->heap_is_dict);
+    walker_free_own(w);
+    if (w->owns_share)
+        share_free(w->sh);
     memset(w, 0, sizeof *w);
 }
+
+/* ---- tallies ---- */
 
 static void tally(struct heap_tally *t, uint64_t size, uint32_t extra, uint32_t flags)
 {
@@ -367,6 +441,35 @@ static void tally(struct heap_tally *t, uint64_t size, uint32_t extra, uint32_t 
     t->extra += extra;
     t->gc_objects += (flags & HEAP_OBJ_GC) != 0;
     t->permanent += (flags & HEAP_OBJ_PERMANENT) != 0;
+}
+
+static void tally_add(struct heap_tally *to, const struct heap_tally *t)
+{
+    to->count += t->count;
+    to->bytes += t->bytes;
+    to->extra += t->extra;
+    to->gc_objects += t->gc_objects;
+    to->permanent += t->permanent;
+}
+
+/* This thread's tally for heap type idx (types are named under the
+ * registry lock, so each thread keeps its own array). */
+static struct heap_tally *tally_of(struct walker *w, uint32_t idx)
+{
+    if (idx >= w->ntallies) {
+        size_t n = w->ntallies ? w->ntallies : 256;
+        while (n <= idx)
+            n *= 2;
+        struct heap_tally *t = realloc(w->tallies, n * sizeof *t);
+        if (!t) {
+            w->oom = 1;
+            return NULL;
+        }
+        memset(t + w->ntallies, 0, (n - w->ntallies) * sizeof *t);
+        w->tallies = t;
+        w->ntallies = n;
+    }
+    return &w->tallies[idx];
 }
 
 static int defer_dict(struct walker *w, uint64_t addr, uint64_t size, uint32_t type, uint32_t extra, uint32_t flags)
@@ -385,18 +488,18 @@ static int defer_dict(struct walker *w, uint64_t addr, uint64_t size, uint32_t t
 
 static void settle(struct walker *w, const struct pending *obj)
 {
-    struct heap *h = w->h;
-    const struct tinfo *t = &w->types[obj->tidx];
+    const struct tinfo *t = &w->sh->types[obj->tidx];
     uint64_t size;
     uint32_t extra;
     decode_object(w, obj->addr, t, &size, &extra);
-    if (w->heap_is_dict[t->heap_index]) {
+    if (t->plain_dict) {
         if (defer_dict(w, obj->addr, size, t->heap_index, extra, obj->flags) != 0)
             w->oom = 1;
     } else {
-        tally(&h->types[t->heap_index].objects, size, extra, obj->flags);
+        struct heap_tally *tl = tally_of(w, t->heap_index);
+        if (tl)
+            tally(tl, size, extra, obj->flags);
     }
-    tally(&h->total, size, extra, obj->flags);
 }
 
 /* Start loading what decoding obj will read besides its header: the
@@ -405,7 +508,7 @@ static void settle(struct walker *w, const struct pending *obj)
  * a region could be followed by anything: the prefetch is only a hint). */
 static void prefetch_body(struct walker *w, const struct pending *obj)
 {
-    enum layout_kind lk = w->types[obj->tidx].layout;
+    enum layout_kind lk = w->sh->types[obj->tidx].layout;
     int64_t off = lk == LK_DICT ? WO(w, DICT_KEYS) : lk == LK_LIST ? WO(w, LIST_ITEM) : OFFSET_ABSENT;
     if (off < 0 || off > 256 || !obj->copy ||
         obj->copy + off + 8 > w->snap->buf + w->snap->buf_size)
@@ -415,13 +518,78 @@ static void prefetch_body(struct walker *w, const struct pending *obj)
     walker_prefetch(w, v);
 }
 
+/* ---- sharing the work between threads ---- */
+
 #define BATCH 16
+
+/* If a thread waits for work and this one has plenty, hand over the
+ * older half of the stack (the roots of the biggest subtrees). */
+static void maybe_share(struct walker *w)
+{
+    struct walk_share *sh = w->sh;
+    if (sh->nthreads <= 1 || w->nstack < 4 * BATCH || !__atomic_load_n(&sh->idle, __ATOMIC_RELAXED))
+        return;
+    pthread_mutex_lock(&sh->pool_lock);
+    size_t give = w->nstack / 2;
+    if (sh->npool + give > sh->cap_pool) {
+        size_t cap = (sh->npool + give) * 2;
+        struct pending *p = realloc(sh->pool, cap * sizeof *p);
+        if (!p) {
+            pthread_mutex_unlock(&sh->pool_lock);
+            return;
+        }
+        sh->pool = p;
+        sh->cap_pool = cap;
+    }
+    memcpy(&sh->pool[sh->npool], w->stack, give * sizeof *w->stack);
+    sh->npool += give;
+    memmove(w->stack, &w->stack[give], (w->nstack - give) * sizeof *w->stack);
+    w->nstack -= give;
+    pthread_cond_broadcast(&sh->pool_more);
+    pthread_mutex_unlock(&sh->pool_lock);
+}
+
+/* Take work from the pool into the empty stack. 0 when there is none
+ * anywhere: every thread waits, so no more can come. */
+static int take_work(struct walker *w)
+{
+    struct walk_share *sh = w->sh;
+    if (sh->nthreads <= 1)
+        return 0;
+    pthread_mutex_lock(&sh->pool_lock);
+    for (;;) {
+        if (sh->npool && !sh->done) {
+            size_t take = sh->npool / 2 > 4 * BATCH ? sh->npool / 2 : sh->npool;
+            for (size_t i = 0; i < take && !w->oom; i++)
+                if (push(w, sh->pool[sh->npool - take + i].addr, sh->pool[sh->npool - take + i].copy,
+                         sh->pool[sh->npool - take + i].tidx, sh->pool[sh->npool - take + i].flags) != 0)
+                    w->oom = 1;
+            sh->npool -= take;
+            pthread_mutex_unlock(&sh->pool_lock);
+            return !w->oom;
+        }
+        if (sh->done || __atomic_load_n(&sh->stop, __ATOMIC_RELAXED)) {
+            sh->done = 1;
+            pthread_cond_broadcast(&sh->pool_more);
+            pthread_mutex_unlock(&sh->pool_lock);
+            return 0;
+        }
+        unsigned idle = __atomic_add_fetch(&sh->idle, 1, __ATOMIC_RELAXED);
+        if (idle == sh->nthreads) {
+            sh->done = 1;
+            pthread_cond_broadcast(&sh->pool_more);
+            pthread_mutex_unlock(&sh->pool_lock);
+            return 0;
+        }
+        pthread_cond_wait(&sh->pool_more, &sh->pool_lock);
+        __atomic_sub_fetch(&sh->idle, 1, __ATOMIC_RELAXED);
+    }
+}
 
 /* Decode what is queued until nothing is. Objects are taken a batch at a
  * time and each stage first starts loading what the next stage will read
  * for the whole batch, so that the cache misses of a batch overlap
- * instead of following one another (the walk is bound by memory latency,
- * not by instructions). */
+ * instead of following one another. */
 static void drain(struct walker *w)
 {
     struct pending batch[BATCH];
@@ -441,43 +609,89 @@ static void drain(struct walker *w)
         }
         for (size_t i = n; i-- > 0;)
             settle(w, &batch[i]);
+        maybe_share(w);
     }
+    if (w->oom)
+        __atomic_store_n(&w->sh->stop, 1, __ATOMIC_RELAXED);
 }
 
-/* Plain dicts go under their owner's "dict of" tally, or under dict. */
-static void settle_dicts(struct walker *w)
+/* A thread's whole part: drain, take from the pool, until it is empty
+ * everywhere. */
+static void *work(void *arg)
 {
-    struct heap *h = w->h;
-    for (size_t i = 0; i < w->ndicts; i++) {
-        const struct deferred_dict *d = &w->dicts[i];
-        uint32_t *owner = addr_map_get(&w->owners, d->addr);
-        struct heap_tally *t = owner && *owner - 1 < h->ntypes ? &h->types[*owner - 1].dicts
-                                                                : &h->types[d->type].objects;
-        tally(t, d->size, d->extra, d->flags);
-    }
-    free(w->dicts);
-    w->dicts = NULL;
-    w->ndicts = w->cap_dicts = 0;
+    struct walker *w = arg;
+    do
+        drain(w);
+    while (!__atomic_load_n(&w->sh->stop, __ATOMIC_RELAXED) && take_work(w));
+    return NULL;
 }
+
+/* ---- the walk ---- */
 
 /* One bit per 8 bytes of the copy, in an anonymous mapping: its pages
  * are zero until written, and huge pages cut the TLB misses of random
  * marks where the kernel grants them. */
 static int alloc_marks(struct walker *w)
 {
+    struct walk_share *sh = w->sh;
     if (!w->snap || !w->snap->buf_size)
         return 0;
-    w->nmarks = (w->snap->buf_size / 8 + 63) / 64;
-    void *m = mmap(NULL, w->nmarks * 8, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    sh->nmarks = (w->snap->buf_size / 8 + 63) / 64;
+    void *m = mmap(NULL, sh->nmarks * 8, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) {
-        w->nmarks = 0;
+        sh->nmarks = 0;
         return -1;
     }
 #ifdef MADV_HUGEPAGE
-    madvise(m, w->nmarks * 8, MADV_HUGEPAGE);
+    madvise(m, sh->nmarks * 8, MADV_HUGEPAGE);
 #endif
-    w->marks = m;
+    sh->marks = m;
     return 0;
+}
+
+/* How many threads walk: one per core up to MAX_WALKERS, one for small
+ * heaps (threads cost more than they save below a few MiB), and what
+ * PYHEAPSCOPE_THREADS says if set. */
+static unsigned walk_threads(const struct snapshot *snap)
+{
+    const char *env = getenv("PYHEAPSCOPE_THREADS");
+    long n = env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+    if (!env && (!snap || snap->buf_size < (64u << 20)))
+        n = 1;
+    return n < 1 ? 1 : n > MAX_WALKERS ? MAX_WALKERS : (unsigned)n;
+}
+
+/* Sum the threads' figures into h; plain dicts go under their owner's
+ * "dict of" tally, or under dict. */
+static void gather(struct walker *w, struct walker *const *all, unsigned n)
+{
+    struct heap *h = w->h;
+    for (unsigned k = 0; k < n; k++) {
+        const struct walker *t = all[k];
+        for (size_t i = 0; i < t->ntallies && i < h->ntypes; i++)
+            tally_add(&h->types[i].objects, &t->tallies[i]);
+        for (size_t i = 0; i < t->ndicts; i++) {
+            const struct deferred_dict *d = &t->dicts[i];
+            uint32_t *owner = addr_map_get(&w->sh->owners, d->addr);
+            struct heap_tally *to = owner && *owner - 1 < h->ntypes ? &h->types[*owner - 1].dicts
+                                    : d->type < h->ntypes ? &h->types[d->type].objects : NULL;
+            if (to)
+                tally(to, d->size, d->extra, d->flags);
+        }
+        const struct heap_stats *s = &t->stats;
+        h->stats.gc_objects += s->gc_objects;
+        for (int g = 0; g < 3; g++)
+            h->stats.gen_objects[g] += s->gen_objects[g];
+        h->stats.permanent_objects += s->permanent_objects;
+        h->stats.bad_pointers += s->bad_pointers;
+        h->stats.bad_gc_links += s->bad_gc_links;
+        h->stats.bad_objects += s->bad_objects;
+        h->stats.conservative_scans += s->conservative_scans;
+    }
+    for (size_t i = 0; i < h->ntypes; i++) {
+        tally_add(&h->total, &h->types[i].objects);
+        tally_add(&h->total, &h->types[i].dicts);
+    }
 }
 
 enum phs_status heap_walk(struct py_process *p, struct memsrc *mem, struct snapshot *snap,
@@ -496,25 +710,73 @@ enum phs_status heap_walk(struct py_process *p, struct memsrc *mem, struct snaps
                              p->off.minor);
     }
     enum phs_status st = PHS_OK;
-    if (alloc_marks(w) != 0) {
-        st = phs_error_set(err, PHS_INTERNAL, ENOMEM, "out of memory");
-        goto out;
+    if (w->oom || alloc_marks(w) != 0) {
+        heap_done(h);
+        return phs_error_set(err, PHS_INTERNAL, ENOMEM, "out of memory");
     }
     w->follow = 1;
     types_init(w);
+    /* Helpers start idle and are fed from the pool while this thread walks
+     * the collector's lists. */
+    struct walker helpers[MAX_WALKERS];
+    pthread_t tids[MAX_WALKERS];
+    struct walker *all[MAX_WALKERS] = {w};
+    unsigned n = walk_threads(snap), started = 1;
+    w->sh->nthreads = n;
+    for (unsigned k = 1; k < n; k++) {
+        helpers[k] = *w;
+        struct walker *hw = &helpers[k];
+        hw->owns_share = 0;
+        hw->tallies = NULL;
+        hw->dicts = NULL;
+        hw->stack = NULL;
+        hw->scratch = NULL;
+        hw->ntallies = hw->ndicts = hw->cap_dicts = hw->nstack = hw->cap_stack = hw->cap_scratch = 0;
+        memset(&hw->stats, 0, sizeof hw->stats);
+        all[k] = hw;
+    }
+    for (unsigned k = 1; k < n; k++) {
+        if (pthread_create(&tids[k], NULL, work, all[k]) != 0)
+            break;
+        started++;
+    }
+    if (started < n) {
+        /* fewer helpers than planned: the ones not started must not count as busy */
+        pthread_mutex_lock(&w->sh->pool_lock);
+        w->sh->nthreads = started;
+        pthread_mutex_unlock(&w->sh->pool_lock);
+    }
     st = seed(w, opts && opts->tolerant, err);
     h->stats.seed_ns = monotonic_ns() - t0;
-    if (st == PHS_OK)
-        drain(w);
-    settle_dicts(w);
+    if (st != PHS_OK) {
+        __atomic_store_n(&w->sh->stop, 1, __ATOMIC_RELAXED);
+        w->nstack = 0;
+    }
+    work(w);
+    for (unsigned k = 1; k < started; k++)
+        pthread_join(tids[k], NULL);
+    int oom = 0;
+    for (unsigned k = 0; k < started; k++)
+        oom |= all[k]->oom;
+    if (st == PHS_OK && !oom)
+        gather(w, all, started);
+    uint64_t admitted = 0;
+    for (unsigned k = 0; k < started; k++)
+        admitted += all[k]->admitted;
+    for (unsigned k = 1; k < n; k++)
+        walker_free_own(all[k]);
+    w->sh->nthreads = 1;             /* from here on one thread: heap_each, previews */
     w->follow = 0;
     free(w->stack);
+    free(w->dicts);
+    free(w->tallies);
     w->stack = NULL;
-    w->nstack = w->cap_stack = 0;
-    if (st == PHS_OK && w->oom)
+    w->dicts = NULL;
+    w->tallies = NULL;
+    w->nstack = w->cap_stack = w->ndicts = w->cap_dicts = w->ntallies = 0;
+    if (st == PHS_OK && oom)
         st = phs_error_set(err, PHS_INTERNAL, ENOMEM, "out of memory after %llu objects",
-                           (unsigned long long)w->admitted);
-out:
+                           (unsigned long long)admitted);
     if (st != PHS_OK)
         heap_done(h);
     else

@@ -5,6 +5,7 @@
 #ifndef PYHEAPSCOPE_WALKER_H
 #define PYHEAPSCOPE_WALKER_H
 
+#include <pthread.h>
 #include <string.h>
 
 #include "pyheapscope/heap.h"
@@ -36,6 +37,7 @@ struct tinfo {
     int64_t core_basicsize;   /* tp_basicsize of the nearest known base */
     int64_t *members;         /* offsets of object members (slots) along the chain */
     uint32_t nmembers;
+    int plain_dict;           /* exactly dict: can be the "dict of X" of an instance */
 };
 
 /* A set of target addresses, or a map from them to a small number:
@@ -68,25 +70,60 @@ struct deferred_dict {
     uint32_t type, extra, flags;
 };
 
+#define TYPES_CACHED 64            /* per-thread type lookups remembered */
+
+/* What the threads of one walk share. The marks are set atomically; the
+ * type registry, the owners map, the set of objects outside the copy and
+ * reads that go to the memory source each take their lock; the pool is
+ * where a busy thread leaves work for an idle one. */
+struct walk_share {
+    /* seen objects: one bit per 8 bytes of the copy (objects are 8-byte
+     * aligned), so "seen before?" is one bit and needs no hashing;
+     * objects outside the copy (a mapping that failed to copy, or no
+     * copy) go to a set */
+    uint64_t *marks;
+    size_t nmarks;            /* in words */
+    struct addr_map elsewhere;
+    struct addr_map owners;   /* dict address -> 1 + heap.types index of the instance owning it */
+
+    /* the type registry: every type address looked at, valid or not */
+    struct tinfo *types;
+    size_t ntinfo, cap_tinfo;
+    uint32_t *type_slots;     /* open addressing: 1 + index into types */
+    size_t type_mask;
+    size_t cap_types;         /* of heap.types */
+    uint64_t core_addr[64];   /* known types found by symbol */
+    enum layout_kind core_layout[64];
+    size_t ncore;
+    uint64_t set_dummy;       /* the set's dummy key */
+    uint64_t type_type;       /* PyType_Type */
+
+    unsigned nthreads;        /* > 1: the locks below are in use */
+    pthread_mutex_t registry_lock, maps_lock, io_lock, pool_lock;
+    pthread_cond_t pool_more;
+    struct pending *pool;
+    size_t npool, cap_pool;
+    unsigned idle;            /* threads waiting for work (atomic reads) */
+    int done;                 /* no work anywhere: the walk is over */
+    int stop;                 /* a thread failed: everyone stops (atomic) */
+};
+
+/* One thread's walker. */
 struct walker {
     struct py_process *p;
     const int64_t *o;         /* p->off.v */
     const struct py_layout *lay;
     struct memsrc *mem;
     struct snapshot *snap;    /* fast path; may be NULL */
-    struct heap *h;
-    size_t cap_types;
-    unsigned char *heap_is_dict;  /* per heap.types entry: exactly dict (can be "dict of X") */
+    struct heap *h;           /* the registry adds names to it (under its lock) */
+    struct walk_share *sh;
+    int owns_share;
     int follow;               /* 0: decoders compute sizes only (heap_each), references are ignored */
+    int in_registry;          /* holds registry_lock (types_get recursion) */
 
-    /* Objects seen: one bit per 8 bytes of the copy (objects are 8-byte
-     * aligned), so "seen before?" is one bit and needs no hashing; objects
-     * outside the copy (rare: a mapping that failed to copy, or no copy)
-     * go to a set. */
-    uint64_t *marks;
-    size_t nmarks;            /* in words */
-    struct addr_map elsewhere;
-    struct addr_map owners;   /* dict address -> 1 + heap.types index of the instance owning it */
+    struct heap_stats stats;  /* this thread's counts, summed at the end */
+    struct heap_tally *tallies;   /* per heap.types index */
+    size_t ntallies;
     struct deferred_dict *dicts;
     size_t ndicts, cap_dicts;
 
@@ -94,18 +131,10 @@ struct walker {
     size_t nstack, cap_stack;
     uint64_t admitted;        /* objects queued, bounded */
 
-    struct tinfo *types;      /* every type address looked at, valid or not */
-    size_t ntinfo, cap_tinfo;
-    uint32_t *type_slots;     /* open addressing: 1 + index into types */
-    size_t type_mask;
     uint64_t last_type_addr;  /* the last lookup, which usually repeats */
     size_t last_type;
-
-    uint64_t core_addr[64];   /* known types found by symbol */
-    enum layout_kind core_layout[64];
-    size_t ncore;
-    uint64_t set_dummy;       /* the set's dummy key */
-    uint64_t type_type;       /* PyType_Type */
+    struct { uint64_t addr; uint32_t idx; } type_cache[TYPES_CACHED];
+    size_t region_hint[2];    /* the last two regions of the copy used */
 
     /* The object being decoded, in the copy: its fields are read from
      * here without a region lookup each. */
@@ -171,10 +200,10 @@ static inline void walker_prefetch(struct walker *w, uint64_t addr)
 {
     if (!w->snap || (addr & 7) || addr < 4096)
         return;
-    const unsigned char *q = snapshot_ptr(w->snap, addr, 16);
+    const unsigned char *q = snapshot_ptr_at(w->snap, w->region_hint, addr, 16);
     if (q) {
         __builtin_prefetch(q);
-        __builtin_prefetch(&w->marks[(size_t)(q - w->snap->buf) >> 9]);
+        __builtin_prefetch(&w->sh->marks[(size_t)(q - w->snap->buf) >> 9]);
     }
 }
 /* Record that the dict at dict_addr (a valid object) is the __dict__ of

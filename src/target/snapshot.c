@@ -143,7 +143,7 @@ static int32_t index_get(const struct snapshot_index *ix, uint64_t key)
     return -2;
 }
 
-const unsigned char *snapshot_ptr_slow(struct snapshot *s, uint64_t addr, size_t len)
+const unsigned char *snapshot_ptr_slow(struct snapshot *s, size_t hint[2], uint64_t addr, size_t len)
 {
     if (!s->granules.keys || addr + len < addr)
         return NULL;
@@ -155,8 +155,8 @@ const unsigned char *snapshot_ptr_slow(struct snapshot *s, uint64_t addr, size_t
     const struct snapshot_region *r = &s->regions[g];
     if (addr < r->start || addr + len > r->end)
         return NULL;
-    s->last2 = s->last;
-    s->last = (size_t)g;
+    hint[1] = hint[0];
+    hint[0] = (size_t)g;
     return r->copied ? s->buf + r->buf_offset + (addr - r->start) : NULL;
 }
 
@@ -233,7 +233,7 @@ static int index_regions(struct snapshot *s)
 enum phs_status snapshot_prepare(struct snapshot *s, const struct maps *maps, struct phs_error *err)
 {
     s->nregions = 0;
-    s->last = s->last2 = 0;
+    s->hint[0] = s->hint[1] = 0;
     size_t total = 0;
     for (size_t i = 0; i < maps->n; i++) {
         const struct mapping *m = &maps->v[i];
