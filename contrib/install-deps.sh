@@ -6,6 +6,7 @@
 #          the stripped-distro-build tests, binutils (readelf), util-linux
 #          (setpriv, for the permission test), patchelf (for
 #          ../shared/tools/debian-python, which unpacks Debian's 3.13-3.15)
+#   bench: python3-objgraph (the in-process tool `make bench` compares with)
 set -eu
 if [ "$(id -u)" -ne 0 ]; then
     echo "install-deps.sh: run as root (sudo make deps)" >&2
@@ -16,5 +17,5 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
     gcc make pkg-config libc6-dev libelf-dev libdw-dev libncurses-dev \
     python3 python3-pytest python3.11 python3.11-dbg \
-    binutils util-linux patchelf gawk tmux ca-certificates >/dev/null
+    binutils util-linux patchelf gawk tmux ca-certificates python3-objgraph >/dev/null
 echo "install-deps.sh: done"
