@@ -62,6 +62,7 @@ static int worth_copying(const struct mapping *m)
 #define HUGE_PAGE      (2u << 20)
 #define MAX_FAULTERS   4
 #define MAX_COPIERS    4
+#define PARALLEL_MIN   (1u << 20)
 
 struct fault_range {
     unsigned char *buf;
@@ -277,6 +278,7 @@ struct copy_job {
     struct snapshot *s;
     size_t npieces;
     size_t next;               /* the next piece to take (atomic) */
+    size_t first_large;        /* copied before the helpers start */
     int fatal;                 /* a reader hit PHS_NO_PROCESS/PHS_PERMISSION (atomic) */
     struct phs_error fatal_err;
     pthread_mutex_t lock;      /* guards fatal_err */
@@ -323,6 +325,15 @@ static void copy_piece(struct copy_job *job, size_t k)
     }
 }
 
+/* Only pieces of PARALLEL_MIN bytes or more are shared out: the contract
+ * of parallel_bulk_reads (smaller reads may go through a source's cache). */
+static int piece_is_large(const struct snapshot *s, size_t k)
+{
+    size_t i, len;
+    uint64_t a;
+    return piece_at(s, k, &i, &a, &len) && len >= PARALLEL_MIN;
+}
+
 static void *copy_worker(void *arg)
 {
     struct copy_job *job = arg;
@@ -330,7 +341,8 @@ static void *copy_worker(void *arg)
         size_t k = __atomic_fetch_add(&job->next, 1, __ATOMIC_RELAXED);
         if (k >= job->npieces || __atomic_load_n(&job->fatal, __ATOMIC_ACQUIRE))
             return NULL;
-        copy_piece(job, k);
+        if (piece_is_large(job->s, k) && k != job->first_large)
+            copy_piece(job, k);
     }
 }
 
@@ -345,11 +357,17 @@ enum phs_status snapshot_copy(struct snapshot *s, struct phs_error *err)
         s->regions[i].copied = 1;
         job.npieces += (size_t)((s->regions[i].end - s->regions[i].start + COPY_PIECE - 1) / COPY_PIECE);
     }
-    /* The first piece alone: a source settles how it reads on its first
-     * read. Then every core copies: one core's copy runs at about half the
-     * machine's memory bandwidth, and the target is stopped meanwhile. */
-    if (job.npieces)
-        copy_piece(&job, job.next++);
+    /* The small pieces first, by this thread alone (a source settles how it
+     * reads on its first read, and small reads may use its cache). Then
+     * every core copies the large ones: one core's copy runs at about half
+     * the machine's memory bandwidth, and the target is stopped meanwhile. */
+    job.first_large = SIZE_MAX;
+    for (size_t k = 0; k < job.npieces && !job.fatal; k++) {
+        if (!piece_is_large(s, k))
+            copy_piece(&job, k);
+        else if (job.first_large == SIZE_MAX)
+            copy_piece(&job, job.first_large = k);
+    }
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     size_t n = !s->live->ops->parallel_bulk_reads || cpus < 1 ? 1 : cpus > MAX_COPIERS ? MAX_COPIERS : (size_t)cpus;
     pthread_t helpers[MAX_COPIERS];
