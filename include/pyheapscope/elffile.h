@@ -29,9 +29,9 @@ enum phs_status elf_file_open(pid_t pid, const struct maps *maps, const char *pa
                               struct elf_file *out, struct phs_error *err);
 
 /* Look up a symbol (.symtab first, then .dynsym). Returns 1 and the run-time
- * address and size if found, 0 if not. The first lookup indexes every
- * symbol by name (one pass), so later ones cost a hash probe. Cannot fail
- * otherwise (without memory for the index it scans the tables). */
+ * address and size if found, 0 if not (or if there is no memory for the
+ * index). The first lookup indexes every symbol by name (one pass), so
+ * later ones cost a hash probe. */
 int elf_file_symbol(struct elf_file *ef, const char *name, uint64_t *addr, uint64_t *size);
 
 /* Close and release; safe on a zeroed or already closed struct. */

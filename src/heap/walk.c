@@ -472,18 +472,26 @@ static struct heap_tally *tally_of(struct walker *w, uint32_t idx)
     return &w->tallies[idx];
 }
 
+/* Hold a plain dict back until owners are known; 0 if it cannot be held
+ * (another plain dict type than the first, or a dict owning extra bytes:
+ * neither happens in CPython), then it is tallied as it is. */
 static int defer_dict(struct walker *w, uint64_t addr, uint64_t size, uint32_t type, uint32_t extra, uint32_t flags)
 {
+    if (extra || (w->dict_type && w->dict_type != type + 1) || (addr & 7) || flags > 7)
+        return 0;
     if (w->ndicts == w->cap_dicts) {
         size_t cap = w->cap_dicts ? w->cap_dicts * 2 : 4096;
         struct deferred_dict *d = realloc(w->dicts, cap * sizeof *d);
-        if (!d)
-            return -1;
+        if (!d) {
+            w->oom = 1;
+            return 0;
+        }
         w->dicts = d;
         w->cap_dicts = cap;
     }
-    w->dicts[w->ndicts++] = (struct deferred_dict){addr, size, type, extra, flags};
-    return 0;
+    w->dict_type = type + 1;
+    w->dicts[w->ndicts++] = (struct deferred_dict){addr | flags, size};
+    return 1;
 }
 
 static void settle(struct walker *w, const struct pending *obj)
@@ -492,14 +500,11 @@ static void settle(struct walker *w, const struct pending *obj)
     uint64_t size;
     uint32_t extra;
     decode_object(w, obj->addr, t, &size, &extra);
-    if (t->plain_dict) {
-        if (defer_dict(w, obj->addr, size, t->heap_index, extra, obj->flags) != 0)
-            w->oom = 1;
-    } else {
-        struct heap_tally *tl = tally_of(w, t->heap_index);
-        if (tl)
-            tally(tl, size, extra, obj->flags);
-    }
+    if (t->plain_dict && defer_dict(w, obj->addr, size, t->heap_index, extra, obj->flags))
+        return;
+    struct heap_tally *tl = tally_of(w, t->heap_index);
+    if (tl)
+        tally(tl, size, extra, obj->flags);
 }
 
 /* Start loading what decoding obj will read besides its header: the
@@ -672,11 +677,11 @@ static void gather(struct walker *w, struct walker *const *all, unsigned n)
             tally_add(&h->types[i].objects, &t->tallies[i]);
         for (size_t i = 0; i < t->ndicts; i++) {
             const struct deferred_dict *d = &t->dicts[i];
-            uint32_t *owner = addr_map_get(&w->sh->owners, d->addr);
+            uint32_t *owner = addr_map_get(&w->sh->owners, d->addr_flags & ~7ull);
             struct heap_tally *to = owner && *owner - 1 < h->ntypes ? &h->types[*owner - 1].dicts
-                                    : d->type < h->ntypes ? &h->types[d->type].objects : NULL;
+                                    : t->dict_type - 1 < h->ntypes ? &h->types[t->dict_type - 1].objects : NULL;
             if (to)
-                tally(to, d->size, d->extra, d->flags);
+                tally(to, d->size, 0, (uint32_t)(d->addr_flags & 7));
         }
         const struct heap_stats *s = &t->stats;
         h->stats.gc_objects += s->gc_objects;
@@ -732,6 +737,7 @@ enum phs_status heap_walk(struct py_process *p, struct memsrc *mem, struct snaps
         hw->stack = NULL;
         hw->scratch = NULL;
         hw->ntallies = hw->ndicts = hw->cap_dicts = hw->nstack = hw->cap_stack = hw->cap_scratch = 0;
+        hw->dict_type = 0;
         memset(&hw->stats, 0, sizeof hw->stats);
         all[k] = hw;
     }
@@ -767,13 +773,7 @@ enum phs_status heap_walk(struct py_process *p, struct memsrc *mem, struct snaps
         walker_free_own(all[k]);
     w->sh->nthreads = 1;             /* from here on one thread: heap_each, previews */
     w->follow = 0;
-    free(w->stack);
-    free(w->dicts);
-    free(w->tallies);
-    w->stack = NULL;
-    w->dicts = NULL;
-    w->tallies = NULL;
-    w->nstack = w->cap_stack = w->ndicts = w->cap_dicts = w->ntallies = 0;
+    walker_free_own(w);
     if (st == PHS_OK && oom)
         st = phs_error_set(err, PHS_INTERNAL, ENOMEM, "out of memory after %llu objects",
                            (unsigned long long)admitted);

@@ -64,10 +64,12 @@ struct pending {
 };
 
 /* A plain dict decoded before the walk knows whether some instance owns
- * it: tallied when the walk ends, as "dict" or as "dict of KIND". */
+ * it: tallied when the walk ends, as "dict" or as "dict of KIND". Sixteen
+ * bytes, as there can be millions: its flags (enum heap_object_flags) in
+ * the low bits of its 8-aligned address; its type is the walk's one
+ * plain dict type, and a plain dict owns no extra bytes. */
 struct deferred_dict {
-    uint64_t addr, size;
-    uint32_t type, extra, flags;
+    uint64_t addr_flags, size;
 };
 
 #define TYPES_CACHED 64            /* per-thread type lookups remembered */
@@ -126,6 +128,7 @@ struct walker {
     size_t ntallies;
     struct deferred_dict *dicts;
     size_t ndicts, cap_dicts;
+    uint32_t dict_type;       /* 1 + heap.types index of the plain dict type deferred */
 
     struct pending *stack;
     size_t nstack, cap_stack;

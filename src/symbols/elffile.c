@@ -114,32 +114,6 @@ enum phs_status elf_file_open(pid_t pid, const struct maps *maps, const char *pa
     return PHS_OK;
 }
 
-static int lookup_in(Elf *elf, Elf64_Word type, const char *name, uint64_t *value, uint64_t *size)
-{
-    Elf_Scn *scn = NULL;
-    while ((scn = elf_nextscn(elf, scn)) != NULL) {
-        GElf_Shdr sh;
-        if (!gelf_getshdr(scn, &sh) || sh.sh_type != type || sh.sh_entsize == 0)
-            continue;
-        Elf_Data *data = elf_getdata(scn, NULL);
-        if (!data)
-            continue;
-        size_t count = sh.sh_size / sh.sh_entsize;
-        for (size_t i = 0; i < count; i++) {
-            GElf_Sym sym;
-            if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF)
-                continue;
-            const char *n = elf_strptr(elf, sh.sh_link, sym.st_name);
-            if (n && strcmp(n, name) == 0) {
-                *value = sym.st_value;
-                *size = sym.st_size;
-                return 1;
-            }
-        }
-    }
-    return 0;
-}
-
 struct elf_symbol {
     const char *name;          /* in the file's string table (valid while it is open) */
     uint64_t value, size;
@@ -215,27 +189,19 @@ static struct elf_symbols *build_index(Elf *elf)
 
 int elf_file_symbol(struct elf_file *ef, const char *name, uint64_t *addr, uint64_t *size)
 {
-    uint64_t value = 0, sz = 0;
     if (!ef->elf)
         return 0;
-    if (!ef->symbols)
-        ef->symbols = build_index(ef->elf);
-    if (ef->symbols) {
-        const struct elf_symbols *ix = ef->symbols;
-        size_t j = name_hash(name) & ix->mask;
-        while (ix->slots[j].name && strcmp(ix->slots[j].name, name) != 0)
-            j = (j + 1) & ix->mask;
-        if (!ix->slots[j].name)
-            return 0;
-        value = ix->slots[j].value;
-        sz = ix->slots[j].size;
-    } else if (!lookup_in(ef->elf, SHT_SYMTAB, name, &value, &sz) &&
-               !lookup_in(ef->elf, SHT_DYNSYM, name, &value, &sz)) {
+    if (!ef->symbols && !(ef->symbols = build_index(ef->elf)))
+        return 0;                 /* no memory for the index */
+    const struct elf_symbols *ix = ef->symbols;
+    size_t j = name_hash(name) & ix->mask;
+    while (ix->slots[j].name && strcmp(ix->slots[j].name, name) != 0)
+        j = (j + 1) & ix->mask;
+    if (!ix->slots[j].name)
         return 0;
-    }
-    *addr = value + ef->bias;
+    *addr = ix->slots[j].value + ef->bias;
     if (size)
-        *size = sz;
+        *size = ix->slots[j].size;
     return 1;
 }
 

@@ -103,7 +103,8 @@ def test_the_class_shows_up_growing_and_keys_work(binary, grower, pane_factory):
     assert [r[2] for r in rows(pane.text())] == [KIND], pane.text()
 
     pane.keys("Enter")                                # drill in
-    screen = pane.wait_for("Largest instances of " + KIND)
+    pane.wait_for("Largest instances of " + KIND)
+    screen = pane.wait_for("\n0x")                   # the rows follow the title: do not catch it half drawn
     assert sum(1 for l in screen.splitlines() if l.startswith("0x")) >= 5, screen
     pane.keys("Escape")
     pane.wait_for("ΔCOUNT")
