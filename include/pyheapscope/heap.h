@@ -90,9 +90,11 @@ enum phs_status heap_walk(struct py_process *p, struct memsrc *mem, struct snaps
 void heap_done(struct heap *h);
 
 /* Call fn once for every object the walk counted (in address order within
- * the copy), decoding its size again from the copy; stop early if fn
- * returns non-zero. The walk's figures are not changed. */
-void heap_each(struct heap *h, int (*fn)(const struct heap_object *o, void *arg), void *arg);
+ * the copy) whose type index i has want[i] set (every object if want is
+ * NULL; nwant entries), decoding its size again from the copy; stop early
+ * if fn returns non-zero. The walk's figures are not changed. */
+void heap_each(struct heap *h, const unsigned char *want, size_t nwant,
+               int (*fn)(const struct heap_object *o, void *arg), void *arg);
 
 /* A short text about each object objs[0..n) of h, into out + k*cap: the
  * start of a str or bytes, the value of an int or float, the length of a

@@ -134,11 +134,17 @@ size_t histogram_largest(struct heap *h, const char *kind, struct heap_object *o
     struct largest l = {is_type, is_owner, room, out, 0, max};
     if (!is_type || !is_owner || !max)
         goto out;
+    unsigned char *want = calloc(room, 1);
+    if (!want)
+        goto out;
     for (size_t t = 0; t < h->ntypes; t++) {
         is_type[t] = strcmp(h->types[t].name, kind) == 0;
         is_owner[t] = owner_name && strcmp(h->types[t].name, owner_name) == 0;
+        /* "dict of X" are plain dicts: sweep every type named dict */
+        want[t] = is_type[t] || (owner_name && strcmp(h->types[t].name, "dict") == 0);
     }
-    heap_each(h, keep_largest, &l);
+    heap_each(h, want, room, keep_largest, &l);
+    free(want);
 out:
     free(is_type);
     free(is_owner);

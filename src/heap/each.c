@@ -7,14 +7,22 @@
  * Reads only the copy the walk read; changes none of the walk's figures. */
 #include "walker.h"
 
-/* Report the object at addr; 0 to go on. */
-static int report(struct walker *w, uint64_t addr, int (*fn)(const struct heap_object *, void *), void *arg)
+struct sweep {
+    const unsigned char *want;   /* per heap.types index; NULL: every object */
+    size_t nwant;
+    int (*fn)(const struct heap_object *, void *);
+    void *arg;
+};
+
+/* Report the object at addr if its type is wanted; 0 to go on. The size
+ * is decoded only then: the type costs a header read. */
+static int report(struct walker *w, uint64_t addr, const struct sweep *sw)
 {
     uint64_t hdr[2];
     if (rd(w, addr, hdr, sizeof hdr) != 0)
         return 0;
     struct tinfo *t = types_get(w, hdr[1], 0);
-    if (!t || !t->valid)
+    if (!t || !t->valid || (sw->want && (t->heap_index >= sw->nwant || !sw->want[t->heap_index])))
         return 0;
     uint64_t size;
     uint32_t extra;
@@ -25,12 +33,14 @@ static int report(struct walker *w, uint64_t addr, int (*fn)(const struct heap_o
         owner = o ? *o : 0;
     }
     struct heap_object o = {.addr = addr, .size = size, .type = t->heap_index, .owner = owner, .extra = extra};
-    return fn(&o, arg);
+    return sw->fn(&o, sw->arg);
 }
 
-void heap_each(struct heap *h, int (*fn)(const struct heap_object *o, void *arg), void *arg)
+void heap_each(struct heap *h, const unsigned char *want, size_t nwant,
+               int (*fn)(const struct heap_object *o, void *arg), void *arg)
 {
     struct walker *w = h->walker;
+    struct sweep sw = {want, nwant, fn, arg};
     if (!w)
         return;
     /* Decoding again must leave the walk's figures as they were. */
@@ -43,13 +53,13 @@ void heap_each(struct heap *h, int (*fn)(const struct heap_object *o, void *arg)
         for (size_t i = first; i < end && i < w->sh->nmarks; i++) {
             for (uint64_t bits = w->sh->marks[i]; bits; bits &= bits - 1) {
                 size_t off = ((i << 6) + (size_t)__builtin_ctzll(bits)) << 3;
-                if (report(w, reg->start + (off - reg->buf_offset), fn, arg))
+                if (report(w, reg->start + (off - reg->buf_offset), &sw))
                     goto done;
             }
         }
     }
     for (size_t k = 0; w->sh->elsewhere.keys && k <= w->sh->elsewhere.mask; k++)
-        if (w->sh->elsewhere.keys[k] && report(w, w->sh->elsewhere.keys[k], fn, arg))
+        if (w->sh->elsewhere.keys[k] && report(w, w->sh->elsewhere.keys[k], &sw))
             break;
 done:
     h->stats = saved;

@@ -78,6 +78,12 @@ static void usage(FILE *f)
 "Reading another process needs ptrace rights: the same user and\n"
 "kernel.yama.ptrace_scope <= 1, or root / CAP_SYS_PTRACE.\n"
 "\n"
+"Memory: pyheapscope copies the target's writable memory and walks the copy,\n"
+"so it needs about as much free memory as the target uses (its peak RSS is\n"
+"1.1-1.4x the bytes copied); it adds nothing to the target.\n"
+"Environment: PYHEAPSCOPE_THREADS=N walks the copy with N threads (default:\n"
+"one per core, one for copies under 64 MiB).\n"
+"\n"
 "Exit status:\n");
     for (int c = 0; c < PHS_STATUS_COUNT; c++)
         fprintf(f, "  %2d  %s\n", phs_status_exit_code((enum phs_status)c),
