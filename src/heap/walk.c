@@ -598,7 +598,7 @@ static int take_work(struct walker *w)
 static void drain(struct walker *w)
 {
     struct pending batch[BATCH];
-    while (w->nstack && !w->oom) {
+    while (w->nstack && !w->oom && !__atomic_load_n(&w->sh->stop, __ATOMIC_RELAXED)) {
         size_t n = w->nstack < BATCH ? w->nstack : BATCH;
         w->nstack -= n;
         memcpy(batch, &w->stack[w->nstack], n * sizeof *batch);
