@@ -168,66 +168,38 @@ uint64_t dict_get_str(struct walker *w, uint64_t dict_addr, const char *key)
 
 /* ---- the registry ---- */
 
-static uint64_t type_hash(uint64_t addr, size_t mask)
-{
-    return ((addr >> 3) * 0x9E3779B97F4A7C15ull >> 17) & mask;
-}
-
+/* The registry's index is an addr_map from a type address to 1 + its
+ * entry; address 0 (which an addr_map cannot key) has a slot of its own. */
 static struct tinfo *lookup(struct walker *w, uint64_t addr)
 {
-    if (!w->sh->type_slots)
-        return NULL;
-    for (size_t i = type_hash(addr, w->sh->type_mask);; i = (i + 1) & w->sh->type_mask) {
-        uint32_t s = w->sh->type_slots[i];
-        if (!s)
-            return NULL;
-        if (w->sh->types[s - 1].addr == addr)
-            return &w->sh->types[s - 1];
-    }
-}
-
-static int grow_slots(struct walker *w)
-{
-    size_t n = w->sh->type_mask ? (w->sh->type_mask + 1) * 2 : 1024;
-    uint32_t *slots = calloc(n, sizeof *slots);
-    if (!slots)
-        return -1;
-    for (size_t i = 0; i < w->sh->ntinfo; i++) {
-        size_t j = type_hash(w->sh->types[i].addr, n - 1);
-        while (slots[j])
-            j = (j + 1) & (n - 1);
-        slots[j] = (uint32_t)(i + 1);
-    }
-    free(w->sh->type_slots);
-    w->sh->type_slots = slots;
-    w->sh->type_mask = n - 1;
-    return 0;
+    uint32_t *v = addr ? addr_map_get(&w->sh->type_index, addr) : w->sh->null_type ? &w->sh->null_type : NULL;
+    return v ? &w->sh->types[*v - 1] : NULL;
 }
 
 /* Add an entry (not yet valid) for addr; NULL on out-of-memory. */
 static struct tinfo *add(struct walker *w, uint64_t addr)
 {
-    if ((w->sh->ntinfo + 1) * 2 > w->sh->type_mask + 1 && grow_slots(w) != 0)
-        return NULL;
-    if (w->sh->ntinfo == w->sh->cap_tinfo) {
+    struct walk_share *sh = w->sh;
+    if (sh->ntinfo == sh->cap_tinfo) {
         /* Reserved once and never moved, so the walk can hold pointers to
          * entries while it registers more; pages are touched as used. */
-        if (w->sh->types)
+        if (sh->types)
             return NULL;
-        void *m = mmap(NULL, MAX_TINFO * sizeof *w->sh->types, PROT_READ | PROT_WRITE,
+        void *m = mmap(NULL, MAX_TINFO * sizeof *sh->types, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (m == MAP_FAILED)
             return NULL;
-        w->sh->types = m;
-        w->sh->cap_tinfo = MAX_TINFO;
+        sh->types = m;
+        sh->cap_tinfo = MAX_TINFO;
     }
-    struct tinfo *t = &w->sh->types[w->sh->ntinfo++];
+    uint32_t entry = (uint32_t)sh->ntinfo + 1;
+    if (!addr)
+        sh->null_type = entry;
+    else if (addr_map_add(&sh->type_index, addr, entry) < 0)
+        return NULL;
+    struct tinfo *t = &sh->types[sh->ntinfo++];
     memset(t, 0, sizeof *t);
     t->addr = addr;
-    size_t j = type_hash(addr, w->sh->type_mask);
-    while (w->sh->type_slots[j])
-        j = (j + 1) & w->sh->type_mask;
-    w->sh->type_slots[j] = (uint32_t)w->sh->ntinfo;
     return t;
 }
 

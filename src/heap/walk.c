@@ -380,7 +380,7 @@ static void share_free(struct walk_share *sh)
         free(sh->types[i].members);
     if (sh->types)
         munmap(sh->types, MAX_TINFO * sizeof *sh->types);
-    free(sh->type_slots);
+    addr_map_free(&sh->type_index);
     if (sh->marks)
         munmap(sh->marks, sh->nmarks * 8);
     addr_map_free(&sh->elsewhere);
@@ -410,6 +410,19 @@ void walker_setup(struct walker *w, struct py_process *p, struct memsrc *mem, st
         w->oom = 1;
 }
 
+/* Start with nothing of one's own: a helper begins as a copy of the main
+ * walker, whose buffers are not its to free. */
+static void walker_forget_own(struct walker *w)
+{
+    w->tallies = NULL;
+    w->dicts = NULL;
+    w->stack = NULL;
+    w->scratch = NULL;
+    w->ntallies = w->ndicts = w->cap_dicts = w->nstack = w->cap_stack = w->cap_scratch = 0;
+    w->dict_type = 0;
+    memset(&w->stats, 0, sizeof w->stats);
+}
+
 /* What one thread owns (not the share). */
 static void walker_free_own(struct walker *w)
 {
@@ -417,11 +430,7 @@ static void walker_free_own(struct walker *w)
     free(w->dicts);
     free(w->stack);
     free(w->scratch);
-    w->tallies = NULL;
-    w->dicts = NULL;
-    w->stack = NULL;
-    w->scratch = NULL;
-    w->ntallies = w->ndicts = w->cap_dicts = w->nstack = w->cap_stack = w->cap_scratch = 0;
+    walker_forget_own(w);
 }
 
 void walker_free(struct walker *w)
@@ -732,13 +741,7 @@ enum phs_status heap_walk(struct py_process *p, struct memsrc *mem, struct snaps
         helpers[k] = *w;
         struct walker *hw = &helpers[k];
         hw->owns_share = 0;
-        hw->tallies = NULL;
-        hw->dicts = NULL;
-        hw->stack = NULL;
-        hw->scratch = NULL;
-        hw->ntallies = hw->ndicts = hw->cap_dicts = hw->nstack = hw->cap_stack = hw->cap_scratch = 0;
-        hw->dict_type = 0;
-        memset(&hw->stats, 0, sizeof hw->stats);
+        walker_forget_own(hw);
         all[k] = hw;
     }
     for (unsigned k = 1; k < n; k++) {

@@ -91,8 +91,8 @@ struct walk_share {
     /* the type registry: every type address looked at, valid or not */
     struct tinfo *types;
     size_t ntinfo, cap_tinfo;
-    uint32_t *type_slots;     /* open addressing: 1 + index into types */
-    size_t type_mask;
+    struct addr_map type_index;   /* type address -> 1 + index into types */
+    uint32_t null_type;       /* 1 + index of the entry for address 0, or 0 */
     size_t cap_types;         /* of heap.types */
     uint64_t core_addr[64];   /* known types found by symbol */
     enum layout_kind core_layout[64];
