@@ -24,6 +24,7 @@ enum phs_status phs_error_set(struct phs_error *err, enum phs_status code,
         return code;
     err->code = code;
     err->sys_errno = sys_errno;
+    err->transient = 0;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);

@@ -35,6 +35,9 @@ struct phs_error {
     enum phs_status code;
     int sys_errno;      /* errno of the failing call, 0 if none */
     uint64_t addr;      /* target address involved, 0 if none */
+    int transient;      /* the target may have been caught in the middle of an
+                           update (a thread stopped inside a list splice):
+                           looking again at a later moment can succeed */
     char msg[512];      /* one line, no trailing newline */
 };
 

@@ -116,6 +116,7 @@ struct heap_timing {
     uint64_t bytes_copied;
     uint64_t failed_regions;
     unsigned collection_retries; /* pauses that caught the collector at work and were redone */
+    unsigned midway_retries;  /* pauses that caught a list splice half done and were redone */
 };
 
 /* One consistent look at the heap: re-read the maps, prepare snap (reused

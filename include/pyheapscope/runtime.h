@@ -117,4 +117,18 @@ enum phs_status py_read_state(struct py_process *p, struct py_state *s, struct p
 
 void py_state_done(struct py_state *s);
 
+/* How long py_read_state_paused kept the target stopped. */
+struct py_pause_stats {
+    size_t threads;      /* threads stopped */
+    uint64_t pause_ns;   /* summed over the attempts */
+    unsigned retries;    /* attempts redone after stopping inside a list splice */
+};
+
+/* Pause the target, read its state as py_read_state does, resume. A stop
+ * can land between the two stores of a list splice; such a transient
+ * inconsistency is looked at again after a moment (a few times) before it
+ * is reported as PHS_OFFSETS. */
+enum phs_status py_read_state_paused(struct py_process *p, struct py_state *s, struct py_pause_stats *ps,
+                                     struct phs_error *err);
+
 #endif

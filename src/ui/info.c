@@ -12,8 +12,7 @@
 struct info {
     const struct py_process *p;
     const struct py_state *s;
-    size_t threads_paused;
-    uint64_t pause_ns;
+    struct py_pause_stats pause;
 };
 
 static const char *linkage(const struct py_process *p)
@@ -48,8 +47,12 @@ static void print_text(const struct info *in)
     printf("Offsets        %s: %s\n", offsets_source_name(p->off.source), p->off.origin);
     if (p->offsets_notes[0])
         printf("               %s\n", p->offsets_notes);
-    printf("Paused         %zu thread%s for %.3f ms\n", in->threads_paused, in->threads_paused == 1 ? "" : "s",
-           (double)in->pause_ns / 1e6);
+    printf("Paused         %zu thread%s for %.3f ms", in->pause.threads, in->pause.threads == 1 ? "" : "s",
+           (double)in->pause.pause_ns / 1e6);
+    if (in->pause.retries)
+        printf(" (looked %u more time%s: stopped inside a list splice)", in->pause.retries,
+               in->pause.retries == 1 ? "" : "s");
+    printf("\n");
     for (size_t i = 0; i < in->s->ninterps; i++) {
         const struct py_interp *it = &in->s->interps[i];
         printf("\nInterpreter %" PRId64 " at 0x%" PRIx64 "%s, %zu thread%s\n", it->id, it->addr,
@@ -112,8 +115,9 @@ static void print_json(const struct info *in)
     json_string(&j, "notes", p->offsets_notes);
     json_object_end(&j);
     json_object_begin(&j, "pause");
-    json_uint(&j, "threads", in->threads_paused);
-    json_uint(&j, "nanoseconds", in->pause_ns);
+    json_uint(&j, "threads", in->pause.threads);
+    json_uint(&j, "nanoseconds", in->pause.pause_ns);
+    json_uint(&j, "midway_retries", in->pause.retries);
     json_object_end(&j);
     json_uint(&j, "target_reads", p->mem->reads);
     json_array_begin(&j, "interpreters");
@@ -148,21 +152,14 @@ int cmd_info(const struct cli_opts *o)
     struct py_process p;
     if (py_attach(o->pid, &o->attach, &p, &err) != PHS_OK)
         return cli_fail("info", &err);
-    struct pause pause;
     struct py_state s;
-    enum phs_status st = pause_begin(&pause, o->pid, &err);
-    size_t paused = pause.n;
-    uint64_t pause_ns = 0;
-    if (st == PHS_OK) {
-        memsrc_invalidate(p.mem);   /* what was cached before the stop may have moved */
-        st = py_read_state(&p, &s, &err);
-        pause_ns = pause_end(&pause);
-    }
+    struct py_pause_stats ps;
+    enum phs_status st = py_read_state_paused(&p, &s, &ps, &err);
     if (st != PHS_OK) {
         py_process_done(&p);
         return cli_fail("info", &err);
     }
-    struct info in = {&p, &s, paused, pause_ns};
+    struct info in = {&p, &s, ps};
     if (o->json)
         print_json(&in);
     else

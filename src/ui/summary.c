@@ -93,6 +93,7 @@ static void print_json(const struct cli_opts *o, const struct py_process *p, con
     json_uint(&j, "bytes_copied", tm->bytes_copied);
     json_uint(&j, "regions_not_copied", tm->failed_regions);
     json_uint(&j, "collection_retries", tm->collection_retries);
+    json_uint(&j, "midway_retries", tm->midway_retries);
     json_object_end(&j);
     json_object_begin(&j, "inconsistencies");
     json_uint(&j, "bad_pointers", h->stats.bad_pointers);
