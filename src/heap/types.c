@@ -65,6 +65,7 @@ static const struct {
     {"PyMemoryView_Type", NULL, LK_MEMORYVIEW},
     {"_PyManagedBuffer_Type", NULL, LK_MANAGEDBUF},
     {"PyODict_Type", NULL, LK_ODICT},
+    {"PyFrozenDict_Type", NULL, LK_DICT},   /* 3.15: a dict plus ma_hash, not a dict subclass */
     {NULL, "collections.deque", LK_DEQUE},
     {NULL, "collections.defaultdict", LK_DEFDICT},
     {NULL, "array.array", LK_ARRAY},
@@ -85,6 +86,8 @@ void types_init(struct walker *w)
         }
     }
     w->sh->type_type = w->p->type_type_addr;
+    if (!elf_file_symbol(&w->p->elf, "PyDict_Type", &w->sh->dict_type, NULL))
+        w->sh->dict_type = 0;
     uint64_t dummy_var;
     if (elf_file_symbol(&w->p->elf, "_PySet_Dummy", &dummy_var, NULL))
         rd64(w, dummy_var, &w->sh->set_dummy);
@@ -266,7 +269,7 @@ static int register_heap_type(struct walker *w, struct tinfo *t, const char *nam
     if (!copy)
         return -1;
     t->heap_index = (uint32_t)w->h->ntypes;
-    t->plain_dict = t->layout == LK_DICT && t->is_core;
+    t->plain_dict = t->layout == LK_DICT && t->is_core && t->addr == w->sh->dict_type;
     w->h->types[w->h->ntypes++] = (struct heap_type){.addr = t->addr, .name = copy, .is_heap = is_heap};
     return 0;
 }

@@ -99,6 +99,7 @@ struct walk_share {
     size_t ncore;
     uint64_t set_dummy;       /* the set's dummy key */
     uint64_t type_type;       /* PyType_Type */
+    uint64_t dict_type;       /* PyDict_Type: the one type whose instances can be a __dict__ */
 
     unsigned nthreads;        /* > 1: the locks below are in use */
     pthread_mutex_t registry_lock, maps_lock, io_lock, pool_lock;

@@ -66,6 +66,8 @@ def check_workload_is_there(workload, truth, scale, minor):
         assert kinds["generator"]["count"] >= 1
         assert kinds["float"]["count"] >= scale
         assert kinds["set"]["count"] >= scale // 10
+        if minor >= 15:
+            assert kinds["frozendict"]["count"] >= scale // 10
 
 
 @pytest.mark.parametrize("workload", sorted(WORKLOADS))

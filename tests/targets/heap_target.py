@@ -29,6 +29,7 @@ returns before the target sleeps, so what it built is gone when pyheapscope
 looks.
 """
 import array
+import builtins
 import collections
 import ctypes
 import dataclasses
@@ -157,6 +158,7 @@ def ground_truth(layout):
             stack.append(o)
     gc_objects = len(seen) - permanent
     code_type, dict_type = type(layout.ground_truth_probe.__code__), dict
+    frozendict_type = getattr(builtins, 'frozendict', None)   # 3.15+
     descr_types = (type(str.join), type(int.real), type(type.__dict__['__basicsize__']),
                    type(dict.__dict__['fromkeys']), type(object.__init__))
     while stack:
@@ -167,6 +169,8 @@ def ground_truth(layout):
             refs.append(t)
         if issubclass(t, dict_type):
             refs.extend(dict_type.keys(o))
+        elif t is frozendict_type:
+            refs.extend(o.keys())     # omitted like a dict's, when all str
         if t is code_type:
             refs.extend(layout.code_extras(o))
         elif issubclass(t, type):
@@ -377,6 +381,10 @@ def workload_mix(scale):
         'colors': [Color.RED, Color.GREEN],
         'tagged': [Tagged('t%d' % i) for i in range(200)],
     }
+    if hasattr(builtins, 'frozendict'):   # 3.15: a dict-like type of its own, not a dict subclass
+        data['frozendicts'] = [builtins.frozendict({'f%d' % i: i, 'g': [i], i: 'v%d' % i})
+                               for i in range(scale // 10)]
+        data['frozendicts'].append(builtins.frozendict({'big%d' % i: i for i in range(5000)}))
     for s in data['utf8_cached']:
         s.encode('utf-8')   # noqa: does not cache; the C API would
     return data
