@@ -329,6 +329,16 @@ void offsets_write_table(const struct py_offsets *o, FILE *f, const char *commen
  * target memory. */
 enum phs_status offsets_bundled(uint64_t version_hex, struct py_offsets *o, struct phs_error *err);
 
+/* The names of every bundled table for version_hex's major.minor, the one
+ * offsets_bundled picks first, then the others: earlier patch ranges and
+ * variants named M.m[.p]-TAG (e.g. 3.14.0-incremental-gc: a layout some
+ * patch releases had, told apart only by _Py_DebugOffsets). At most cap
+ * names; returns how many. Cannot fail. */
+size_t offsets_bundled_candidates(uint64_t version_hex, const char **names, size_t cap);
+
+/* Load the bundled table called name (as listed by the function above). */
+enum phs_status offsets_bundled_named(const char *name, struct py_offsets *o, struct phs_error *err);
+
 /* The versions that have a bundled table, as "3.7, 3.8, ..." (static storage). */
 const char *offsets_bundled_versions(void);
 
@@ -360,6 +370,11 @@ enum phs_status offsets_validate(const struct py_offsets *o, struct phs_error *e
  * present in both that differ ("interp.gc: 112 vs 120; ..."). Returns the
  * number of differences. Cannot fail. */
 int offsets_compare(const struct py_offsets *a, const struct py_offsets *b, char *out, size_t cap);
+
+/* offsets_compare without the sizes of the runtime and interpreter structs:
+ * build options (3.15's JIT) change those without moving a field we read.
+ * Used to tell whether a table fits a build's _Py_DebugOffsets. */
+int offsets_disagree(const struct py_offsets *a, const struct py_offsets *b, char *out, size_t cap);
 
 /* ---- choosing a source ---------------------------------------------------- */
 

@@ -45,7 +45,29 @@ const char *offsets_bundled_versions(void)
 
 /* Tables are named M.m (from M.m.0 on) or M.m.p (from patch release p on,
  * where a patch release moved something, e.g. 3.13.18's 4-byte-aligned GC
- * head). Pick the latest one that starts at or before the target's patch. */
+ * head). Pick the latest one that starts at or before the target's patch.
+ * Variants (M.m[.p]-TAG) are never picked by number. */
+static int table_version(const char *name, unsigned *ma, unsigned *mi, unsigned *pa, int *variant)
+{
+    int used = 0;
+    *pa = 0;
+    *variant = 0;
+    if (sscanf(name, "%u.%u%n", ma, mi, &used) != 2)
+        return 0;
+    const char *rest = name + used;
+    if (*rest == '.') {
+        int more = 0;
+        if (sscanf(rest, ".%u%n", pa, &more) != 1)
+            return 0;
+        rest += more;
+    }
+    if (*rest == '-' && rest[1])
+        *variant = 1;
+    else if (*rest)
+        return 0;
+    return 1;
+}
+
 static const struct embedded_table *select_table(uint64_t version_hex)
 {
     unsigned major = (version_hex >> 24) & 0xff, minor = (version_hex >> 16) & 0xff;
@@ -53,12 +75,10 @@ static const struct embedded_table *select_table(uint64_t version_hex)
     const struct embedded_table *best = NULL;
     int best_patch = -1;
     for (const struct embedded_table *t = phs_embedded_tables; t->name; t++) {
-        unsigned ma, mi, pa = 0;
-        char extra;
-        int n = sscanf(t->name, "%u.%u.%u%c", &ma, &mi, &pa, &extra);
-        if (n < 2 || n > 3 || ma != major || mi != minor || pa > patch || (int)pa <= best_patch)
-            continue;
-        if (n == 2 && sscanf(t->name, "%u.%u%c", &ma, &mi, &extra) != 2)
+        unsigned ma, mi, pa;
+        int variant;
+        if (!table_version(t->name, &ma, &mi, &pa, &variant) || variant || ma != major || mi != minor ||
+            pa > patch || (int)pa <= best_patch)
             continue;
         best = t;
         best_patch = (int)pa;
@@ -66,13 +86,25 @@ static const struct embedded_table *select_table(uint64_t version_hex)
     return best;
 }
 
-enum phs_status offsets_bundled(uint64_t version_hex, struct py_offsets *o, struct phs_error *err)
+size_t offsets_bundled_candidates(uint64_t version_hex, const char **names, size_t cap)
 {
     unsigned major = (version_hex >> 24) & 0xff, minor = (version_hex >> 16) & 0xff;
-    const struct embedded_table *t = select_table(version_hex);
-    if (!t)
-        return phs_error_set(err, PHS_UNSUPPORTED, 0, "no bundled offsets table for Python %u.%u "
-                             "(tables exist for %s)", major, minor, offsets_bundled_versions());
+    const struct embedded_table *first = select_table(version_hex);
+    size_t n = 0;
+    if (first && n < cap)
+        names[n++] = first->name;
+    for (const struct embedded_table *t = phs_embedded_tables; t->name && n < cap; t++) {
+        unsigned ma, mi, pa;
+        int variant;
+        if (t != first && table_version(t->name, &ma, &mi, &pa, &variant) && ma == major && mi == minor)
+            names[n++] = t->name;
+    }
+    return n;
+}
+
+static enum phs_status load_table(const struct embedded_table *t, unsigned major, unsigned minor,
+                                  struct py_offsets *o, struct phs_error *err)
+{
     enum phs_status st = offsets_parse_table(t->text, o, err);
     if (st != PHS_OK)
         return phs_error_prefix(err, "bundled table %s", t->name);
@@ -82,6 +114,26 @@ enum phs_status offsets_bundled(uint64_t version_hex, struct py_offsets *o, stru
     o->source = OFFSETS_BUNDLED;
     snprintf(o->origin, sizeof o->origin, "table symbols/%s.txt compiled into pyheapscope", t->name);
     return PHS_OK;
+}
+
+enum phs_status offsets_bundled(uint64_t version_hex, struct py_offsets *o, struct phs_error *err)
+{
+    unsigned major = (version_hex >> 24) & 0xff, minor = (version_hex >> 16) & 0xff;
+    const struct embedded_table *t = select_table(version_hex);
+    if (!t)
+        return phs_error_set(err, PHS_UNSUPPORTED, 0, "no bundled offsets table for Python %u.%u "
+                             "(tables exist for %s)", major, minor, offsets_bundled_versions());
+    return load_table(t, major, minor, o, err);
+}
+
+enum phs_status offsets_bundled_named(const char *name, struct py_offsets *o, struct phs_error *err)
+{
+    unsigned ma, mi, pa;
+    int variant;
+    for (const struct embedded_table *t = phs_embedded_tables; t->name; t++)
+        if (strcmp(t->name, name) == 0 && table_version(t->name, &ma, &mi, &pa, &variant))
+            return load_table(t, ma, mi, o, err);
+    return phs_error_set(err, PHS_INTERNAL, 0, "no bundled table %s", name);
 }
 
 /* ---- _Py_DebugOffsets ------------------------------------------------------ */

@@ -67,21 +67,55 @@ static enum phs_status from_dwarf(const struct offsets_request *rq, struct py_of
     return offsets_validate(o, err);
 }
 
+#define MAX_CANDIDATES 16
+
+/* _Py_DebugOffsets give the runtime-structure offsets of the very build; the
+ * bundled table adds what they lack (GC list layout, object layouts). The
+ * table must agree with them on every field both have: a table made for
+ * another patch range or build would otherwise be trusted for the fields
+ * only it has. The patch-selected table is tried first, then the other
+ * tables and variants of the version (3.14.0's incremental GC, which a later
+ * 3.14 patch reverted, is known only by its different _Py_DebugOffsets). */
 static enum phs_status from_debug_offsets(const struct offsets_request *rq, struct py_offsets *o,
                                           struct phs_error *err)
 {
-    enum phs_status st = offsets_bundled(rq->version_hex, o, err);
-    if (st != PHS_OK)
-        return phs_error_prefix(err, "_Py_DebugOffsets lacks the GC list layout and");
-    st = offsets_from_debug_offsets(rq->mem, rq->runtime_addr, rq->version_hex, o, err);
+    struct py_offsets dbg;
+    offsets_init(&dbg);
+    enum phs_status st = offsets_from_debug_offsets(rq->mem, rq->runtime_addr, rq->version_hex, &dbg, err);
     if (st != PHS_OK)
         return st;
-    o->source = OFFSETS_DEBUG_OFFSETS;
-    char table_origin[sizeof o->origin];
-    memcpy(table_origin, o->origin, sizeof table_origin);
-    snprintf(o->origin, sizeof o->origin, "_Py_DebugOffsets in the target; fields it lacks "
-             "(GC list layout, type sizes) from the %s", table_origin);
-    return offsets_validate(o, err);
+    const char *names[MAX_CANDIDATES];
+    size_t n = offsets_bundled_candidates(rq->version_hex, names, MAX_CANDIDATES);
+    if (n == 0) {
+        offsets_bundled(rq->version_hex, o, err);   /* fails, and says which tables exist */
+        return phs_error_prefix(err, "_Py_DebugOffsets lacks the GC list layout and");
+    }
+    char first_diffs[320] = "";
+    for (size_t i = 0; i < n; i++) {
+        char diffs[320];
+        if ((st = offsets_bundled_named(names[i], o, err)) != PHS_OK)
+            return st;
+        int ndiff = offsets_disagree(&dbg, o, diffs, sizeof diffs);
+        if (i == 0)
+            snprintf(first_diffs, sizeof first_diffs, "%s", diffs);
+        if (ndiff)
+            continue;
+        char table_origin[sizeof o->origin];
+        memcpy(table_origin, o->origin, sizeof table_origin);
+        for (int f = 0; f < OFF_COUNT; f++)
+            if (dbg.v[f] != OFFSET_ABSENT)
+                o->v[f] = dbg.v[f];
+        o->source = OFFSETS_DEBUG_OFFSETS;
+        snprintf(o->origin, sizeof o->origin, "_Py_DebugOffsets in the target; fields it lacks "
+                 "(GC list layout, object layouts) from the %s, which agrees with them", table_origin);
+        return offsets_validate(o, err);
+    }
+    return phs_error_set(err, PHS_OFFSETS, 0, "this %u.%u build's _Py_DebugOffsets disagree with the bundled "
+                         "table symbols/%s.txt (_Py_DebugOffsets vs table: %s)%s, so the table cannot be "
+                         "trusted for the fields only it has; give this build's layout with --offsets-file "
+                         "(contrib/probe-offsets.py makes one from its headers) or its DWARF",
+                         hex_major(rq->version_hex), hex_minor(rq->version_hex), names[0], first_diffs,
+                         n > 1 ? ", and no other bundled table of the version fits either" : "");
 }
 
 static enum phs_status from_bundled(const struct offsets_request *rq, struct py_offsets *o,
@@ -91,10 +125,11 @@ static enum phs_status from_bundled(const struct offsets_request *rq, struct py_
     return st != PHS_OK ? st : offsets_validate(o, err);
 }
 
-/* Where DWARF won and the target also has _Py_DebugOffsets, compare them:
- * a difference means one of them is wrong, and info says so. */
-static void cross_check(const struct offsets_request *rq, const struct py_offsets *dwarf, char *notes,
-                        size_t cap)
+/* Where DWARF won, or a table was forced, and the target also has
+ * _Py_DebugOffsets, compare them: a difference means one of them is wrong,
+ * and info says so (a forced source is the user's word: not refused). */
+static void cross_check(const struct offsets_request *rq, const char *label, const struct py_offsets *o,
+                        char *notes, size_t cap)
 {
     struct py_offsets dbg;
     struct phs_error e;
@@ -102,11 +137,11 @@ static void cross_check(const struct offsets_request *rq, const struct py_offset
     if (offsets_from_debug_offsets(rq->mem, rq->runtime_addr, rq->version_hex, &dbg, &e) != PHS_OK)
         return;
     char diffs[512];
-    int n = offsets_compare(dwarf, &dbg, diffs, sizeof diffs);
+    int n = offsets_disagree(o, &dbg, diffs, sizeof diffs);
     if (n == 0)
-        note(notes, cap, "DWARF agrees with _Py_DebugOffsets");
+        note(notes, cap, "%s agrees with _Py_DebugOffsets", label);
     else
-        note(notes, cap, "DWARF and _Py_DebugOffsets differ in %d fields (%s)", n, diffs);
+        note(notes, cap, "%s and _Py_DebugOffsets differ in %d fields (%s)", label, n, diffs);
 }
 
 enum phs_status offsets_choose(const struct offsets_request *rq, struct py_offsets *out,
@@ -121,9 +156,12 @@ enum phs_status offsets_choose(const struct offsets_request *rq, struct py_offse
     int has_debug_offsets = hex_major(rq->version_hex) == 3 && minor >= 13;
     struct phs_error why;
 
+    enum phs_status st;
     switch (rq->force) {
     case OFFSETS_FILE:
-        return from_file(rq, out, err);
+        if ((st = from_file(rq, out, err)) == PHS_OK && has_debug_offsets)
+            cross_check(rq, "the table file", out, notes, notes_cap);
+        return st;
     case OFFSETS_DWARF:
         return from_dwarf(rq, out, debug_file, debug_cap, err);
     case OFFSETS_DEBUG_OFFSETS:
@@ -132,14 +170,16 @@ enum phs_status offsets_choose(const struct offsets_request *rq, struct py_offse
                                  "this target runs %u.%u", hex_major(rq->version_hex), minor);
         return from_debug_offsets(rq, out, err);
     case OFFSETS_BUNDLED:
-        return from_bundled(rq, out, err);
+        if ((st = from_bundled(rq, out, err)) == PHS_OK && has_debug_offsets)
+            cross_check(rq, "the bundled table", out, notes, notes_cap);
+        return st;
     default:
         break;
     }
 
     if (from_dwarf(rq, out, debug_file, debug_cap, &why) == PHS_OK) {
         if (has_debug_offsets)
-            cross_check(rq, out, notes, notes_cap);
+            cross_check(rq, "DWARF", out, notes, notes_cap);
         return PHS_OK;
     }
     if (debug_cap)
@@ -148,7 +188,9 @@ enum phs_status offsets_choose(const struct offsets_request *rq, struct py_offse
     if (has_debug_offsets) {
         if (from_debug_offsets(rq, out, &why) == PHS_OK)
             return PHS_OK;
-        if (why.code == PHS_UNSUPPORTED) {
+        /* Free-threaded, or the build's own offsets contradict the table:
+         * the table alone would be trusted where it is known to be wrong. */
+        if (why.code == PHS_UNSUPPORTED || why.code == PHS_OFFSETS) {
             *err = why;
             return why.code;
         }

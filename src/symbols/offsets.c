@@ -183,7 +183,8 @@ enum phs_status offsets_validate(const struct py_offsets *o, struct phs_error *e
     return PHS_OK;
 }
 
-int offsets_compare(const struct py_offsets *a, const struct py_offsets *b, char *out, size_t cap)
+static int compare(const struct py_offsets *a, const struct py_offsets *b, int skip_build_sizes, char *out,
+                   size_t cap)
 {
     int diffs = 0;
     size_t used = 0;
@@ -191,6 +192,8 @@ int offsets_compare(const struct py_offsets *a, const struct py_offsets *b, char
         out[0] = '\0';
     for (int i = 0; i < OFF_COUNT; i++) {
         if (a->v[i] == OFFSET_ABSENT || b->v[i] == OFFSET_ABSENT || a->v[i] == b->v[i])
+            continue;
+        if (skip_build_sizes && (i == OFF_RUNTIME_SIZE || i == OFF_INTERP_SIZE))
             continue;
         diffs++;
         if (used < cap) {
@@ -201,4 +204,14 @@ int offsets_compare(const struct py_offsets *a, const struct py_offsets *b, char
         }
     }
     return diffs;
+}
+
+int offsets_compare(const struct py_offsets *a, const struct py_offsets *b, char *out, size_t cap)
+{
+    return compare(a, b, 0, out, cap);
+}
+
+int offsets_disagree(const struct py_offsets *a, const struct py_offsets *b, char *out, size_t cap)
+{
+    return compare(a, b, 1, out, cap);
 }

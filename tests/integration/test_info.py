@@ -1,6 +1,7 @@
 """`pyheapscope info` against every interpreter found on this machine,
 compared with what the target itself wrote before it slept (issue 2)."""
 import os
+import re
 
 import pytest
 
@@ -77,6 +78,11 @@ def test_info_matches_target(spec, binary, make_target):
         other = run_json("info", "--offsets", source, target.pid)
         assert other["offsets"]["source"] == source
         check_against_facts(other, facts, source)
+        if source == "debug-offsets":
+            # completed by the version's (or patch range's) table, which was
+            # checked against them: no variant of another patch range
+            origin = other["offsets"]["origin"]
+            assert re.search(r"table symbols/3\.%d(\.\d+)?\.txt .*which agrees with them" % minor, origin), origin
 
     if minor < 13:
         r = run_tool("info", "--offsets", "debug-offsets", target.pid)

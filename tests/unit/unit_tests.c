@@ -176,6 +176,62 @@ static void bufmem_free(struct memsrc *src) { free(src); }
 
 static const struct memsrc_ops bufmem_ops = {.read = bufmem_read, .free = bufmem_free};
 
+/* A stripped 3.14 build as offsets_choose sees it: no DWARF, and a
+ * _Py_DebugOffsets image (laid out as symbols/debug-offsets-3.14.txt says)
+ * holding the values of the bundled table `values_from`, with one field
+ * optionally overwritten. */
+static enum phs_status choose_for_debug_offsets(uint64_t version_hex, const char *values_from,
+                                                enum offsets_field poke, int64_t poke_value,
+                                                struct py_offsets *out, struct phs_error *err)
+{
+    static unsigned char image[4096];
+    struct py_offsets pos, val;
+    FILE *f = fopen("symbols/debug-offsets-3.14.txt", "re");
+    CHECK(f != NULL);
+    if (!f)
+        return PHS_IO;
+    char text[8192];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    CHECK(offsets_parse_table(text, &pos, err) == PHS_OK);
+    CHECK(offsets_bundled_named(values_from, &val, err) == PHS_OK);
+    if (poke != OFF_COUNT)
+        val.v[poke] = poke_value;
+    memset(image, 0, sizeof image);
+    memcpy(image, "xdebugpy", 8);
+    memcpy(image + 8, &version_hex, 8);
+    for (int i = 0; i < OFF_COUNT; i++)
+        if (pos.v[i] != OFFSET_ABSENT && val.v[i] != OFFSET_ABSENT)
+            memcpy(image + pos.v[i], &val.v[i], 8);
+    struct bufmem mem = {.base.ops = &bufmem_ops, .data = image, .len = sizeof image};
+    struct offsets_request rq = {.elf_path = "/nonexistent/python3.14", .debuginfo_path = "/nonexistent",
+                                 .mem = &mem.base, .runtime_addr = 0, .version_hex = version_hex};
+    char debug_file[64], notes[1024];
+    return offsets_choose(&rq, out, debug_file, sizeof debug_file, notes, sizeof notes, err);
+}
+
+/* _Py_DebugOffsets pick the bundled table that agrees with them, variants
+ * included, and a table that agrees with none is refused by name. */
+static void test_debug_offsets_pick_table(void)
+{
+    struct py_offsets o;
+    struct phs_error err;
+    CHECK(choose_for_debug_offsets(0x030e0af0, "3.14", OFF_COUNT, 0, &o, &err) == PHS_OK);
+    CHECK(o.source == OFFSETS_DEBUG_OFFSETS && strstr(o.origin, "symbols/3.14.txt") != NULL);
+    CHECK(o.v[OFF_GC_GENERATION0] == 256);
+    /* 3.14.0's incremental GC: a later patch number does not matter, the fit does */
+    CHECK(choose_for_debug_offsets(0x030e03f0, "3.14.0-incremental-gc", OFF_COUNT, 0, &o, &err) == PHS_OK);
+    CHECK(strstr(o.origin, "3.14.0-incremental-gc") != NULL);
+    CHECK(o.v[OFF_INTERP_MODULES] == 7664 && o.v[OFF_GC_GENERATION0] == OFFSET_ABSENT);
+    /* the sizes of the runtime and interpreter vary with build options */
+    CHECK(choose_for_debug_offsets(0x030e0af0, "3.14", OFF_INTERP_SIZE, 230000, &o, &err) == PHS_OK);
+    CHECK(o.v[OFF_INTERP_SIZE] == 230000);
+    /* a field no table has: refused, naming the field and the table */
+    CHECK(choose_for_debug_offsets(0x030e0af0, "3.14", OFF_INTERP_MODULES, 7696, &o, &err) == PHS_OFFSETS);
+    CHECK(strstr(err.msg, "interp.modules: 7696 vs 7688") != NULL && strstr(err.msg, "3.14.txt") != NULL);
+}
+
 static void test_faultmem(void)
 {
     /* Memory comes in pages: keep the buffer a multiple of 64 bytes, as
@@ -358,6 +414,7 @@ int main(void)
     test_table_selection();
     test_json_escaping();
     test_faultmem();
+    test_debug_offsets_pick_table();
     test_snapshot();
     test_snapshot_lookup();
     test_histogram();
