@@ -1,7 +1,8 @@
 #!/bin/sh
 # install-deps.sh - installs what building and testing pyheapscope needs on
 # Debian 12 (run as root). Used by `make deps` and .ci/run.
-#   build: gcc, make, pkg-config, libelf-dev, libdw-dev (elfutils), libncurses-dev
+#   build: gcc, make, pkg-config, libelf-dev, libdw-dev (elfutils), libncurses-dev,
+#          libjson-c-dev (reading dumps), zlib1g-dev (gzip dumps)
 #   tests: python3 + pytest, python3.11 and its debug file (python3.11-dbg) for
 #          the stripped-distro-build tests, binutils (readelf), util-linux
 #          (setpriv, for the permission test), patchelf (for
@@ -15,7 +16,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
-    gcc make pkg-config libc6-dev libelf-dev libdw-dev libncurses-dev \
+    gcc make pkg-config libc6-dev libelf-dev libdw-dev libncurses-dev libjson-c-dev zlib1g-dev \
     python3 python3-pytest python3.11 python3.11-dbg \
     binutils util-linux patchelf gawk tmux ca-certificates python3-objgraph >/dev/null
 echo "install-deps.sh: done"

@@ -48,6 +48,33 @@ struct heap_object {
     uint32_t extra;           /* bytes the object owns that sys.getsizeof leaves out */
 };
 
+/* How an object refers to another: the step of a path ("why is this alive?"). */
+enum heap_edge_how {
+    HEAP_EDGE_ITEM,      /* item [index] of a list, tuple, deque; entry of a set */
+    HEAP_EDGE_KEY,       /* a key of a dict */
+    HEAP_EDGE_VALUE,     /* the value of a dict's key (edge.key: the key object) */
+    HEAP_EDGE_ATTR,      /* an instance attribute kept in the object, not in a dict (name) */
+    HEAP_EDGE_DICT,      /* an instance's __dict__ */
+    HEAP_EDGE_TYPE,      /* an instance's class */
+    HEAP_EDGE_FIELD,     /* a named field of a core type (name: "co_consts", "f_back") */
+    HEAP_EDGE_SLOT,      /* a member of a class with __slots__, or of a C type (index) */
+    HEAP_EDGE_LOCAL,     /* a frame's local variable, cell or free variable (name) */
+    HEAP_EDGE_STACK,     /* a frame's value stack (index) */
+    HEAP_EDGE_SCAN,      /* a word that points at an object, in a C type without a decoder */
+    HEAP_EDGE_COUNT
+};
+
+struct heap_edge {
+    uint64_t to;
+    uint64_t key;             /* HEAP_EDGE_VALUE: the key object; else 0 */
+    uint32_t how;             /* enum heap_edge_how */
+    uint32_t index;
+    const char *name;         /* NULL when there is none; valid during the callback */
+};
+
+/* The short word for how, as the dump writes it ("item", "key", ...). */
+const char *heap_edge_how_name(enum heap_edge_how how);
+
 struct heap_stats {
     uint64_t gc_objects;      /* on generations 0-2 */
     uint64_t gen_objects[3];  /* ... per generation (summed over interpreters) */
@@ -95,6 +122,32 @@ void heap_done(struct heap *h);
  * if fn returns non-zero. The walk's figures are not changed. */
 void heap_each(struct heap *h, const unsigned char *want, size_t nwant,
                int (*fn)(const struct heap_object *o, void *arg), void *arg);
+
+/* heap_each over every object, with the references each one holds in the
+ * order its type keeps them (a list's items by index, a dict's key, value,
+ * key, value ...), each with how it refers. Only references to objects the
+ * walk counted are reported. Stops early if fn returns non-zero; returns
+ * -1 on out-of-memory, else 0. The walk's figures are not changed. */
+int heap_each_edges(struct heap *h,
+                    int (*fn)(const struct heap_object *o, const struct heap_edge *e, size_t n, void *arg),
+                    void *arg);
+
+/* After a complete heap_each_edges: call fn with the addresses of the
+ * objects no other counted object refers to (the roots of the graph
+ * besides the interpreter's own), n at a time. -1 on out-of-memory. */
+int heap_unreferenced(struct heap *h, int (*fn)(const uint64_t *addrs, size_t n, void *arg), void *arg);
+
+/* The interpreter's own roots: per interpreter, its sys.modules dict, its
+ * sys module's dict and its builtins dict. fn gets a name ("sys.modules",
+ * "sys", "builtins") and the object's address (counted by the walk). */
+void heap_interpreter_roots(struct heap *h, void (*fn)(const char *name, uint64_t addr, void *arg), void *arg);
+
+/* The value of a str, bytes, int or float object, for a dump: str as
+ * UTF-8, bytes with non-printable bytes as \xNN, int and float in decimal;
+ * at most max_chars characters, *truncated set if there was more.
+ * Returns 0 if the object has no such value. Never fails otherwise. */
+int heap_value(struct heap *h, const struct heap_object *o, char *out, size_t cap, size_t max_chars,
+               int *truncated);
 
 /* A short text about each object objs[0..n) of h, into out + k*cap: the
  * start of a str or bytes, the value of an int or float, the length of a

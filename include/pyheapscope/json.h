@@ -29,5 +29,7 @@ void json_bool(struct json *j, const char *key, int value);
 void json_null(struct json *j, const char *key);
 /* Ends the document with a newline. */
 void json_finish(struct json *j);
+/* Ends one record of JSON Lines (newline, no flush) and starts the next. */
+void json_end_line(struct json *j);
 
 #endif

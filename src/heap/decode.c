@@ -9,6 +9,8 @@
  * be read ends that object's decoding, not the walk. */
 #include "walker.h"
 
+#include <stdio.h>
+
 #define MAX_ITEMS        (1ll << 31)  /* elements of one container */
 #define MAX_SCAN_BYTES   (64 << 10)   /* conservative scan of one object */
 
@@ -20,12 +22,29 @@ static void ref_field(struct walker *w, uint64_t obj, int64_t off)
         walker_ref(w, field(w, obj, off));
 }
 
-#define REF(w, obj, f) ref_field((w), (obj), WO(w, f))
+/* The C name of a field ("co_consts" of "code.co_consts"), for paths. */
+static const char *field_name(enum offsets_field f)
+{
+    const char *key = offsets_field_key(f), *dot = strchr(key, '.');
+    return dot ? dot + 1 : key;
+}
+
+/* Follow the object field f of obj, named as the edge it is. */
+static void ref_named(struct walker *w, uint64_t obj, enum offsets_field f)
+{
+    if (w->o[f] == OFFSET_ABSENT)
+        return;
+    if (w->sink)
+        walker_how(w, HEAP_EDGE_FIELD, field_name(f));
+    walker_ref(w, field(w, obj, w->o[f]));
+}
+
+#define REF(w, obj, f) ref_named((w), (obj), OFF_##f)
 
 /* Follow n pointers stored from addr on. */
 static void ref_array(struct walker *w, uint64_t addr, int64_t n)
 {
-    if (n <= 0 || n > MAX_ITEMS || !w->follow)
+    if (n <= 0 || n > MAX_ITEMS || !walker_wants_refs(w))
         return;
     for (int64_t done = 0; done < n;) {
         int64_t piece = n - done < 4096 ? n - done : 4096;
@@ -189,6 +208,25 @@ int dict_shape(struct walker *w, uint64_t keys, uint64_t values, struct dict_sha
     return 0;
 }
 
+/* For the sink: each entry's key, then its value, named by the key. */
+static void dict_edges(struct walker *w, const struct dict_shape *s)
+{
+    for (int64_t i = 0; i < s->nentries; i++) {
+        uint64_t k = field(w, s->entries + (uint64_t)i * s->esize, (int64_t)s->koff);
+        uint64_t v = s->values ? field(w, s->values, 8 * i)
+                               : field(w, s->entries + (uint64_t)i * s->esize, (int64_t)s->voff);
+        if (!k)
+            continue;
+        walker_how(w, HEAP_EDGE_KEY, NULL);
+        w->how_key = 0;
+        walker_ref(w, k);
+        walker_how(w, HEAP_EDGE_VALUE, NULL);
+        w->how_key = k;
+        walker_ref(w, v);
+        w->how_key = 0;
+    }
+}
+
 /* Follow every key and value; returns the dict's __sizeof__. */
 static int64_t dict_refs(struct walker *w, uint64_t obj, const struct tinfo *t)
 {
@@ -196,6 +234,8 @@ static int64_t dict_refs(struct walker *w, uint64_t obj, const struct tinfo *t)
     struct dict_shape s;
     if (dict_shape(w, keys, values, &s) != 0)
         return t->basicsize;
+    if (w->sink)
+        dict_edges(w, &s);
     for (int64_t done = 0; w->follow && done < s.nentries;) {
         int64_t piece = s.nentries - done < 1024 ? s.nentries - done : 1024;
         const unsigned char *e = walker_view(w, s.entries + (uint64_t)done * s.esize, (size_t)piece * s.esize);
@@ -211,7 +251,7 @@ static int64_t dict_refs(struct walker *w, uint64_t obj, const struct tinfo *t)
         walker_ref_many(w, kv, nkv);
         done += piece;
     }
-    if (s.values)
+    if (s.values && w->follow)
         ref_array(w, s.values, s.nentries);
     int64_t size = t->basicsize;
     if (values) {
@@ -232,6 +272,7 @@ static int64_t dict_refs(struct walker *w, uint64_t obj, const struct tinfo *t)
 /* Follow an instance's __dict__ and note whose it is. */
 static void ref_dict_of(struct walker *w, uint64_t dict, uint32_t owner)
 {
+    walker_how(w, HEAP_EDGE_DICT, "__dict__");
     if (walker_ref(w, dict))
         walker_set_owner(w, dict, owner);
 }
@@ -245,7 +286,19 @@ static void ref_values(struct walker *w, const struct tinfo *t, uint64_t values,
     int64_t n = s.nentries;
     if (capacity >= 0 && capacity < n)
         n = capacity;
-    ref_array(w, values, n);
+    if (!w->sink) {
+        ref_array(w, values, n);
+        return;
+    }
+    for (int64_t i = 0; i < n && i < MAX_ITEMS; i++) {   /* named by the class's shared keys */
+        char name[128];
+        uint64_t k = field(w, s.entries + (uint64_t)i * s.esize, (int64_t)s.koff);
+        if (!k || str_utf8(w, k, name, sizeof name) < 0)
+            snprintf(name, sizeof name, "?");
+        walker_how(w, HEAP_EDGE_ATTR, name);
+        w->how_index = (uint32_t)i;
+        walker_ref(w, field(w, values, 8 * i));
+    }
 }
 
 /* A separately allocated values array (3.11/3.12): follow its values and
@@ -334,6 +387,7 @@ static void conservative_scan(struct walker *w, uint64_t obj, int64_t from, int6
         return;
     if (w->follow)
         w->stats.conservative_scans++;
+    walker_how(w, HEAP_EDGE_SCAN, NULL);
     int64_t n = (to - from) / 8;
     uint64_t words[MAX_SCAN_BYTES / 8];
     const unsigned char *v = walker_view(w, obj + (uint64_t)from, (size_t)n * 8);
@@ -377,12 +431,59 @@ static struct code_counts code_counts(struct walker *w, uint64_t code)
     return c;
 }
 
+/* The name of local slot i of code (3.11+: co_localsplusnames; before:
+ * co_varnames, then co_cellvars, then co_freevars) into out, or "?". */
+static void local_name(struct walker *w, uint64_t code, int64_t i, char *out, size_t cap)
+{
+    static const enum offsets_field tuples[] = {OFF_CODE_VARNAMES, OFF_CODE_CELLVARS, OFF_CODE_FREEVARS};
+    snprintf(out, cap, "?");
+    if (!code)
+        return;
+    if (HAS(w, CODE_LOCALSPLUSNAMES)) {
+        uint64_t names = field(w, code, WO(w, CODE_LOCALSPLUSNAMES));
+        if (i < tuple_len(w, names))
+            str_utf8(w, field(w, names, WO(w, TUPLE_ITEM) + 8 * i), out, cap);
+        return;
+    }
+    for (size_t k = 0; k < sizeof tuples / sizeof tuples[0]; k++) {
+        uint64_t names = field(w, code, w->o[tuples[k]]);
+        int64_t n = tuple_len(w, names);
+        if (i < n) {
+            str_utf8(w, field(w, names, WO(w, TUPLE_ITEM) + 8 * i), out, cap);
+            return;
+        }
+        i -= n;
+    }
+}
+
+/* Frame slots for the sink: locals by name, then the value stack. */
+static void frame_slot_edges(struct walker *w, uint64_t code, uint64_t slots, int64_t nlocals, int64_t n)
+{
+    for (int64_t i = 0; i < n && i < (1 << 20); i++) {
+        uint64_t v = field(w, slots, 8 * i);
+        if (w->lay->stackref_tagged)
+            v = (v & 3) == 3 ? 0 : v & ~1ull;
+        char name[128];
+        if (i < nlocals) {
+            local_name(w, code, i, name, sizeof name);
+            walker_how(w, HEAP_EDGE_LOCAL, name);
+            w->how_index = (uint32_t)i;
+        } else {
+            walker_how(w, HEAP_EDGE_STACK, NULL);
+            w->how_index = (uint32_t)(i - nlocals);
+        }
+        walker_ref(w, v);
+    }
+}
+
 /* An interpreter frame (3.11+) owned by its generator or frame object:
  * what _PyFrame_Traverse visits. */
 static void iframe_refs(struct walker *w, uint64_t f)
 {
     uint64_t code = stackref(w, field(w, f, WO(w, IFRAME_CODE)));
+    walker_how(w, HEAP_EDGE_FIELD, "f_code");
     walker_ref(w, code);
+    walker_how(w, HEAP_EDGE_FIELD, "f_func");
     walker_ref(w, stackref(w, field(w, f, WO(w, IFRAME_FUNC))));
     REF(w, f, IFRAME_LOCALS);
     REF(w, f, IFRAME_FRAME_OBJ);
@@ -399,7 +500,10 @@ static void iframe_refs(struct walker *w, uint64_t f)
     struct code_counts c = code_counts(w, code);
     if (n < 0 || n > c.nlocalsplus + c.stacksize)
         n = c.nlocalsplus;
-    ref_slots(w, localsplus, n);
+    if (w->sink)
+        frame_slot_edges(w, code, localsplus, c.nlocalsplus, n);
+    else
+        ref_slots(w, localsplus, n);
 }
 
 static int64_t frame_refs(struct walker *w, uint64_t obj)
@@ -418,13 +522,17 @@ static int64_t frame_refs(struct walker *w, uint64_t obj)
         return WO(w, FRAME_DATA) + WO(w, IFRAME_LOCALSPLUS) + 8 * (c.nlocalsplus + c.stacksize);
     }
     uint64_t code = field(w, obj, WO(w, FRAME_CODE));
+    walker_how(w, HEAP_EDGE_FIELD, "f_code");
     walker_ref(w, code);
     REF(w, obj, FRAME_BUILTINS);
     REF(w, obj, FRAME_GLOBALS);
     REF(w, obj, FRAME_LOCALS);
     struct code_counts c = code_counts(w, code);
     uint64_t localsplus = obj + (uint64_t)WO(w, FRAME_LOCALSPLUS);
-    ref_array(w, localsplus, c.nlocalsplus);
+    if (w->sink)
+        frame_slot_edges(w, code, localsplus, c.nlocalsplus, c.nlocalsplus);
+    else
+        ref_array(w, localsplus, c.nlocalsplus);
     uint64_t valuestack = field(w, obj, WO(w, FRAME_VALUESTACK));
     int64_t depth = 0;
     if (HAS(w, FRAME_STACKDEPTH)) {
@@ -435,8 +543,10 @@ static int64_t frame_refs(struct walker *w, uint64_t obj)
         uint64_t top = field(w, obj, WO(w, FRAME_STACKTOP));
         depth = top && top >= valuestack ? (int64_t)((top - valuestack) / 8) : 0;
     }
-    if (depth > 0 && depth <= c.stacksize)
+    if (depth > 0 && depth <= c.stacksize) {
+        walker_how(w, HEAP_EDGE_STACK, NULL);
         ref_array(w, valuestack, depth);
+    }
     return WO(w, FRAME_SIZE) + 8 * (c.stacksize + c.nlocalsplus - 1);
 }
 
@@ -475,10 +585,12 @@ static int64_t code_refs(struct walker *w, uint64_t obj, const struct tinfo *t)
         OFF_CODE_EXCEPTIONTABLE, OFF_CODE_LOCALSPLUSNAMES, OFF_CODE_LOCALSPLUSKINDS, OFF_CODE_CACHED_CODE,
     };
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-        ref_field(w, obj, w->o[fields[i]]);
+        ref_named(w, obj, fields[i]);
     uint64_t cached = field(w, obj, WO(w, CODE_CACHED));    /* 3.12+: lazily made co_code, co_varnames, ... */
-    if (cached)
+    if (cached) {
+        walker_how(w, HEAP_EDGE_FIELD, "_co_cached");
         ref_array(w, cached, CO_CACHED_WORDS);
+    }
     int64_t size;
     if (HAS(w, CODE_LOCALSPLUSNAMES)) {
         size = round8(generic_size(w, obj, t));
@@ -515,8 +627,10 @@ static int64_t type_refs(struct walker *w, uint64_t obj)
     REF(w, obj, TYPE_CACHE);
     REF(w, obj, TYPE_DICT);
     uint64_t sub = field(w, obj, WO(w, TYPE_SUBCLASSES));
-    if (sub > 4096)                 /* 3.12+ static builtin types keep an index here */
+    if (sub > 4096) {               /* 3.12+ static builtin types keep an index here */
+        walker_how(w, HEAP_EDGE_FIELD, "tp_subclasses");
         walker_ref(w, sub);
+    }
     if (!(flags & TPF_HEAPTYPE))
         return WO(w, TYPE_SIZE);
     REF(w, obj, HEAPTYPE_NAME);
@@ -611,7 +725,7 @@ void decode_object(struct walker *w, uint64_t obj, const struct tinfo *t, uint64
     uint32_t extra = 0;
     const enum offsets_field *simple = simple_fields[t->layout];
     for (int i = 0; i < MAX_SIMPLE_FIELDS && simple[i]; i++)   /* 0 (runtime.size) ends a row */
-        ref_field(w, obj, w->o[simple[i]]);
+        ref_named(w, obj, simple[i]);
     switch (t->layout) {
     case LK_OBJECT:
     case LK_BYTES:
@@ -631,6 +745,7 @@ void decode_object(struct walker *w, uint64_t obj, const struct tinfo *t, uint64
     }
     case LK_TUPLE: {
         int64_t n = ob_size(w, obj);
+        walker_how(w, HEAP_EDGE_ITEM, NULL);
         ref_array(w, obj + (uint64_t)WO(w, TUPLE_ITEM), n);
         break;
     }
@@ -638,6 +753,7 @@ void decode_object(struct walker *w, uint64_t obj, const struct tinfo *t, uint64
         int64_t n = ob_size(w, obj), alloc = (int64_t)field(w, obj, WO(w, LIST_ALLOCATED));
         if (alloc >= 0 && alloc <= MAX_ITEMS)
             size = t->basicsize + 8 * alloc;
+        walker_how(w, HEAP_EDGE_ITEM, NULL);
         if (n <= alloc)
             ref_array(w, field(w, obj, WO(w, LIST_ITEM)), n);
         break;
@@ -664,6 +780,7 @@ void decode_object(struct walker *w, uint64_t obj, const struct tinfo *t, uint64
             size = t->basicsize + SETENTRY_SIZE * (mask + 1);
         else
             size = t->basicsize;
+        walker_how(w, HEAP_EDGE_ITEM, NULL);
         for (int64_t done = 0; done <= mask;) {
             int64_t piece = mask + 1 - done < 1024 ? mask + 1 - done : 1024;
             const unsigned char *e = walker_view(w, table + (uint64_t)done * SETENTRY_SIZE,
@@ -718,6 +835,7 @@ void decode_object(struct walker *w, uint64_t obj, const struct tinfo *t, uint64
         if (n < 0 || n > MAX_ITEMS || left < 0 || left >= DEQUE_BLOCKLEN)
             break;
         size = t->basicsize + DEQUE_BLOCK_SIZE * ((left + n + DEQUE_BLOCKLEN - 1) / DEQUE_BLOCKLEN);
+        walker_how(w, HEAP_EDGE_ITEM, NULL);
         for (int64_t done = 0; done < n && block;) {
             int64_t take = DEQUE_BLOCKLEN - left < n - done ? DEQUE_BLOCKLEN - left : n - done;
             ref_array(w, block + 8 + (uint64_t)left * 8, take);
@@ -732,8 +850,11 @@ void decode_object(struct walker *w, uint64_t obj, const struct tinfo *t, uint64
     }
     /* What a subclass or a type without a decoder adds to its base. */
     if (!t->is_core) {
-        if (t->flags & TPF_HEAPTYPE)
+        if (t->flags & TPF_HEAPTYPE) {
+            walker_how(w, HEAP_EDGE_TYPE, "__class__");
             walker_ref(w, t->addr);
+        }
+        walker_how(w, HEAP_EDGE_SLOT, NULL);
         for (uint32_t i = 0; i < t->nmembers; i++)
             ref_field(w, obj, t->members[i]);
         if (t->basicsize > t->core_basicsize)

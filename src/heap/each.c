@@ -1,22 +1,63 @@
 /* each.c - finds the objects of a finished walk again, for the few
  * questions a histogram cannot answer (the largest instances of a kind,
- * later a dump): the walk keeps one mark bit per object instead of a
- * record, so this sweeps the marks in address order and decodes each
- * marked object's size from the same copy, with references switched off.
+ * a dump with every reference): the walk keeps one mark bit per object
+ * instead of a record, so this sweeps the marks in address order and
+ * decodes each marked object again from the same copy, its references
+ * switched off or, for a dump, recorded with how each one refers.
  *
  * Reads only the copy the walk read; changes none of the walk's figures. */
 #include "walker.h"
+
+#include <stdlib.h>
 
 struct sweep {
     const unsigned char *want;   /* per heap.types index; NULL: every object */
     size_t nwant;
     int (*fn)(const struct heap_object *, void *);
+    int (*edges_fn)(const struct heap_object *, const struct heap_edge *, size_t, void *);
     void *arg;
+    struct heap_edge *edges;     /* edges_fn: the sink's records, as the caller sees them */
+    size_t cap_edges;
 };
+
+static const char *const how_names[HEAP_EDGE_COUNT] = {
+    [HEAP_EDGE_ITEM] = "item", [HEAP_EDGE_KEY] = "key", [HEAP_EDGE_VALUE] = "value",
+    [HEAP_EDGE_ATTR] = "attr", [HEAP_EDGE_DICT] = "dict", [HEAP_EDGE_TYPE] = "type",
+    [HEAP_EDGE_FIELD] = "field", [HEAP_EDGE_SLOT] = "slot", [HEAP_EDGE_LOCAL] = "local",
+    [HEAP_EDGE_STACK] = "stack", [HEAP_EDGE_SCAN] = "scan",
+};
+
+const char *heap_edge_how_name(enum heap_edge_how how)
+{
+    return (unsigned)how < HEAP_EDGE_COUNT ? how_names[how] : "?";
+}
+
+/* Hand the sink's records of one object to edges_fn. */
+static int report_edges(struct walker *w, const struct heap_object *o, struct sweep *sw)
+{
+    struct edge_sink *k = w->sink;
+    if (k->n > sw->cap_edges) {
+        size_t cap = k->n * 2;
+        struct heap_edge *ne = realloc(sw->edges, cap * sizeof *ne);
+        if (!ne) {
+            k->oom = 1;
+            return 1;
+        }
+        sw->edges = ne;
+        sw->cap_edges = cap;
+    }
+    for (size_t i = 0; i < k->n; i++) {
+        const struct edge_rec *r = &k->e[i];
+        sw->edges[i] = (struct heap_edge){.to = r->to, .key = r->key, .how = r->how, .index = r->index,
+                                          .name = r->static_name ? r->static_name
+                                                  : r->name_off >= 0 ? k->names + r->name_off : NULL};
+    }
+    return sw->edges_fn(o, sw->edges, k->n, sw->arg);
+}
 
 /* Report the object at addr if its type is wanted; 0 to go on. The size
  * is decoded only then: the type costs a header read. */
-static int report(struct walker *w, uint64_t addr, const struct sweep *sw)
+static int report(struct walker *w, uint64_t addr, struct sweep *sw)
 {
     uint64_t hdr[2];
     if (rd(w, addr, hdr, sizeof hdr) != 0)
@@ -26,6 +67,11 @@ static int report(struct walker *w, uint64_t addr, const struct sweep *sw)
         return 0;
     uint64_t size;
     uint32_t extra;
+    if (w->sink) {
+        w->sink->n = 0;
+        w->sink->nnames = 0;
+        w->sink->from = addr;
+    }
     decode_object(w, addr, t, &size, &extra);
     uint32_t owner = 0;
     if (t->plain_dict) {
@@ -33,16 +79,12 @@ static int report(struct walker *w, uint64_t addr, const struct sweep *sw)
         owner = o ? *o : 0;
     }
     struct heap_object o = {.addr = addr, .size = size, .type = t->heap_index, .owner = owner, .extra = extra};
-    return sw->fn(&o, sw->arg);
+    return w->sink ? report_edges(w, &o, sw) : sw->fn(&o, sw->arg);
 }
 
-void heap_each(struct heap *h, const unsigned char *want, size_t nwant,
-               int (*fn)(const struct heap_object *o, void *arg), void *arg)
+static void sweep_marks(struct heap *h, struct sweep *sw)
 {
     struct walker *w = h->walker;
-    struct sweep sw = {want, nwant, fn, arg};
-    if (!w)
-        return;
     /* Decoding again must leave the walk's figures as they were. */
     struct heap_stats saved = h->stats;
     w->follow = 0;
@@ -53,14 +95,106 @@ void heap_each(struct heap *h, const unsigned char *want, size_t nwant,
         for (size_t i = first; i < end && i < w->sh->nmarks; i++) {
             for (uint64_t bits = w->sh->marks[i]; bits; bits &= bits - 1) {
                 size_t off = ((i << 6) + (size_t)__builtin_ctzll(bits)) << 3;
-                if (report(w, reg->start + (off - reg->buf_offset), &sw))
+                if (report(w, reg->start + (off - reg->buf_offset), sw))
                     goto done;
             }
         }
     }
     for (size_t k = 0; w->sh->elsewhere.keys && k <= w->sh->elsewhere.mask; k++)
-        if (w->sh->elsewhere.keys[k] && report(w, w->sh->elsewhere.keys[k], &sw))
+        if (w->sh->elsewhere.keys[k] && report(w, w->sh->elsewhere.keys[k], sw))
             break;
 done:
     h->stats = saved;
+}
+
+void heap_each(struct heap *h, const unsigned char *want, size_t nwant,
+               int (*fn)(const struct heap_object *o, void *arg), void *arg)
+{
+    struct sweep sw = {.want = want, .nwant = nwant, .fn = fn, .arg = arg};
+    if (h->walker)
+        sweep_marks(h, &sw);
+}
+
+int heap_each_edges(struct heap *h,
+                    int (*fn)(const struct heap_object *o, const struct heap_edge *e, size_t n, void *arg),
+                    void *arg)
+{
+    struct walker *w = h->walker;
+    if (!w)
+        return 0;
+    struct sweep sw = {.edges_fn = fn, .arg = arg};
+    struct edge_sink sink = {0};
+    free(w->sh->referenced);
+    addr_map_free(&w->sh->referenced_elsewhere);
+    w->sh->referenced = calloc(w->sh->nmarks ? w->sh->nmarks : 1, 8);
+    if (!w->sh->referenced)
+        return -1;
+    w->sink = &sink;
+    sweep_marks(h, &sw);
+    w->sink = NULL;
+    int oom = sink.oom;
+    free(sink.e);
+    free(sink.names);
+    free(sw.edges);
+    return oom ? -1 : 0;
+}
+
+#define UNREF_BATCH 4096
+
+int heap_unreferenced(struct heap *h, int (*fn)(const uint64_t *addrs, size_t n, void *arg), void *arg)
+{
+    struct walker *w = h->walker;
+    if (!w || !w->sh->referenced)
+        return -1;
+    uint64_t batch[UNREF_BATCH];
+    size_t n = 0;
+    const struct snapshot *s = w->snap;
+    for (size_t r = 0; s && w->sh->marks && r < s->nregions; r++) {
+        const struct snapshot_region *reg = &s->regions[r];
+        size_t first = reg->buf_offset >> 9, end = (reg->buf_offset + (reg->end - reg->start) + 511) >> 9;
+        for (size_t i = first; i < end && i < w->sh->nmarks; i++) {
+            for (uint64_t bits = w->sh->marks[i] & ~w->sh->referenced[i]; bits; bits &= bits - 1) {
+                size_t off = ((i << 6) + (size_t)__builtin_ctzll(bits)) << 3;
+                batch[n++] = reg->start + (off - reg->buf_offset);
+                if (n == UNREF_BATCH) {
+                    if (fn(batch, n, arg))
+                        return 0;
+                    n = 0;
+                }
+            }
+        }
+    }
+    for (size_t k = 0; w->sh->elsewhere.keys && k <= w->sh->elsewhere.mask; k++) {
+        uint64_t a = w->sh->elsewhere.keys[k];
+        if (a && !addr_map_get(&w->sh->referenced_elsewhere, a)) {
+            batch[n++] = a;
+            if (n == UNREF_BATCH) {
+                if (fn(batch, n, arg))
+                    return 0;
+                n = 0;
+            }
+        }
+    }
+    if (n)
+        fn(batch, n, arg);
+    return 0;
+}
+
+void heap_interpreter_roots(struct heap *h, void (*fn)(const char *name, uint64_t addr, void *arg), void *arg)
+{
+    static const struct { enum offsets_field f; const char *name; } roots[] = {
+        {OFF_INTERP_MODULES, "sys.modules"}, {OFF_INTERP_SYSDICT, "sys"}, {OFF_INTERP_BUILTINS, "builtins"},
+    };
+    struct walker *w = h->walker;
+    if (!w)
+        return;
+    uint64_t interp = field(w, w->p->runtime_addr, WO(w, RUNTIME_INTERP_HEAD));
+    for (int n = 0; interp && n < 4096; n++) {
+        for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
+            uint64_t a = field(w, interp, w->o[roots[i].f]);
+            if (a && counted_object(w, a))
+                fn(roots[i].name, a, arg);
+        }
+        interp = field(w, interp, WO(w, INTERP_NEXT));
+    }
 }

@@ -152,3 +152,107 @@ void heap_previews(struct heap *h, const struct heap_object *objs, size_t n, cha
             preview_one(h->walker, h, &objs[k], out + k * cap, cap);
     }
 }
+
+/* ---- values for the dump ---- */
+
+/* Cut UTF-8 text after max_chars code points; 1 if it was cut. */
+static int cut_utf8(char *s, size_t max_chars)
+{
+    size_t chars = 0;
+    for (char *c = s; *c; c++) {
+        if (((unsigned char)*c & 0xC0) != 0x80 && chars++ == max_chars) {
+            *c = '\0';
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int int_value(struct walker *w, uint64_t addr, char *out, size_t cap)
+{
+    int64_t ndigits, sign;
+    if (HAS(w, LONG_TAG)) {
+        uint64_t tag = field(w, addr, WO(w, LONG_TAG));
+        ndigits = (int64_t)(tag >> 3);
+        sign = 1 - (int64_t)(tag & 3);
+    } else {
+        int64_t size = (int64_t)field(w, addr, WO(w, VAROBJECT_OB_SIZE));
+        ndigits = size < 0 ? -size : size;
+        sign = size < 0 ? -1 : size > 0;
+    }
+    if (ndigits > 4)        /* beyond 120 bits: no value, only the size */
+        return 0;
+    uint32_t d[4] = {0, 0, 0, 0};
+    if (ndigits && rd(w, addr + (uint64_t)WO(w, LONG_DIGIT), d, (size_t)ndigits * 4) != 0)
+        return 0;
+    unsigned __int128 v = 0;
+    for (int64_t i = ndigits - 1; i >= 0; i--)
+        v = (v << 30) | (d[i] & 0x3fffffff);
+    char digits[48];
+    size_t n = 0;
+    do {
+        digits[n++] = (char)('0' + (int)(v % 10));
+        v /= 10;
+    } while (v && n < sizeof digits);
+    size_t k = 0;
+    if (sign < 0 && k + 1 < cap)
+        out[k++] = '-';
+    while (n && k + 1 < cap)
+        out[k++] = digits[--n];
+    out[k] = '\0';
+    return 1;
+}
+
+static int bytes_value(struct walker *w, uint64_t addr, char *out, size_t cap, size_t max_chars, int *truncated)
+{
+    int64_t n = (int64_t)field(w, addr, WO(w, VAROBJECT_OB_SIZE));
+    if (n < 0)
+        return 0;
+    size_t take = (size_t)n < max_chars ? (size_t)n : max_chars;
+    const unsigned char *b = take ? walker_view(w, addr + (uint64_t)WO(w, VAROBJECT_SIZE) + 8, take) : NULL;
+    if (take && !b)                         /* ob_sval follows ob_shash */
+        return 0;
+    size_t k = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < take && k + 5 < cap; i++)
+        k += (size_t)snprintf(out + k, cap - k, b[i] >= 0x20 && b[i] < 0x7f && b[i] != '\\' ? "%c" : "\\x%02x",
+                              b[i]);
+    *truncated = take < (size_t)n;
+    return 1;
+}
+
+int heap_value(struct heap *h, const struct heap_object *o, char *out, size_t cap, size_t max_chars,
+               int *truncated)
+{
+    struct walker *w = h->walker;
+    *truncated = 0;
+    if (!w || !cap || o->type >= h->ntypes)
+        return 0;
+    out[0] = '\0';
+    struct tinfo *t = types_get(w, h->types[o->type].addr, 0);
+    if (!t || !t->valid)
+        return 0;
+    switch (t->layout) {
+    case LK_STR: {
+        int64_t length = (int64_t)field(w, o->addr, WO(w, ASCII_LENGTH));
+        size_t want = 4 * max_chars + 1 < cap ? 4 * max_chars + 1 : cap;
+        if (str_utf8(w, o->addr, out, want) < 0)
+            return 0;
+        *truncated = cut_utf8(out, max_chars) || length > (int64_t)max_chars;
+        return 1;
+    }
+    case LK_BYTES:
+        return bytes_value(w, o->addr, out, cap, max_chars, truncated);
+    case LK_INT:
+        return int_value(w, o->addr, out, cap);
+    default:
+        if (strcmp(h->types[o->type].name, "float") == 0) {
+            double d;
+            if (rd(w, o->addr + FLOAT_VALUE, &d, 8) == 0) {
+                snprintf(out, cap, "%.17g", d);
+                return 1;
+            }
+        }
+        return 0;
+    }
+}

@@ -236,8 +236,79 @@ static int plausible(uint64_t addr)
     return !(addr & 7) && addr >= 4096 && addr < (1ull << 48);
 }
 
+int counted_object(struct walker *w, uint64_t addr)
+{
+    const unsigned char *q = w->snap ? snapshot_ptr_at(w->snap, w->region_hint, addr, 16) : NULL;
+    if (q) {
+        size_t bit = (size_t)(q - w->snap->buf) >> 3;
+        return (w->sh->marks[bit >> 6] >> (bit & 63)) & 1;
+    }
+    return addr_map_get(&w->sh->elsewhere, addr) != NULL;
+}
+
+static int sink_name(struct edge_sink *k, const char *name)
+{
+    size_t len = strlen(name) + 1;
+    if (k->nnames + len > k->cap_names) {
+        size_t cap = k->cap_names ? k->cap_names * 2 : 4096;
+        while (cap < k->nnames + len)
+            cap *= 2;
+        char *nn = realloc(k->names, cap);
+        if (!nn) {
+            k->oom = 1;
+            return -1;
+        }
+        k->names = nn;
+        k->cap_names = cap;
+    }
+    memcpy(k->names + k->nnames, name, len);
+    k->nnames += len;
+    return (int)(k->nnames - len);
+}
+
+/* Record a reference of the object being decoded (sink mode): every call
+ * takes the next index, so that holes (NULL items) keep the numbering. */
+static void sink_add(struct walker *w, uint64_t to)
+{
+    struct edge_sink *k = w->sink;
+    uint32_t index = w->how_index++;
+    if (!to || !plausible(to) || !counted_object(w, to))
+        return;
+    if (k->n == k->cap) {
+        size_t cap = k->cap ? k->cap * 2 : 256;
+        struct edge_rec *ne = realloc(k->e, cap * sizeof *ne);
+        if (!ne) {
+            k->oom = 1;
+            return;
+        }
+        k->e = ne;
+        k->cap = cap;
+    }
+    if (to != k->from) {     /* is referred to by another object */
+        const unsigned char *q = w->snap ? snapshot_ptr_at(w->snap, w->region_hint, to, 16) : NULL;
+        if (q && w->sh->referenced) {
+            size_t bit = (size_t)(q - w->snap->buf) >> 3;
+            w->sh->referenced[bit >> 6] |= 1ull << (bit & 63);
+        } else if (!q && addr_map_add(&w->sh->referenced_elsewhere, to, 0) < 0) {
+            k->oom = 1;
+        }
+    }
+    struct edge_rec *e = &k->e[k->n++];
+    *e = (struct edge_rec){.to = to, .key = w->how_key, .how = w->how, .index = index, .name_off = -1};
+    if (!w->how_name)
+        return;
+    if (w->how == HEAP_EDGE_FIELD || w->how == HEAP_EDGE_DICT || w->how == HEAP_EDGE_TYPE)
+        e->static_name = w->how_name;
+    else
+        e->name_off = sink_name(k, w->how_name);
+}
+
 int walker_ref(struct walker *w, uint64_t addr)
 {
+    if (w->sink) {
+        sink_add(w, addr);
+        return 0;
+    }
     if (!addr || !w->follow)
         return 0;
     if (!plausible(addr)) {
@@ -251,6 +322,11 @@ int walker_ref(struct walker *w, uint64_t addr)
 
 void walker_ref_many(struct walker *w, const uint64_t *addrs, size_t n)
 {
+    if (w->sink) {
+        for (size_t i = 0; i < n; i++)
+            sink_add(w, addrs[i]);
+        return;
+    }
     if (!w->follow)
         return;
     const unsigned char *q[REF_CHUNK];
@@ -277,6 +353,10 @@ void walker_ref_many(struct walker *w, const uint64_t *addrs, size_t n)
 
 void walker_maybe_ref(struct walker *w, uint64_t word)
 {
+    if (w->sink) {
+        sink_add(w, word);
+        return;
+    }
     if (w->follow && plausible(word))
         admit(w, word, 0, 0);
 }
@@ -385,6 +465,8 @@ static void share_free(struct walk_share *sh)
         munmap(sh->marks, sh->nmarks * 8);
     addr_map_free(&sh->elsewhere);
     addr_map_free(&sh->owners);
+    free(sh->referenced);
+    addr_map_free(&sh->referenced_elsewhere);
     free(sh->pool);
     pthread_mutex_destroy(&sh->registry_lock);
     pthread_mutex_destroy(&sh->maps_lock);

@@ -100,6 +100,8 @@ struct walk_share {
     uint64_t set_dummy;       /* the set's dummy key */
     uint64_t type_type;       /* PyType_Type */
     uint64_t dict_type;       /* PyDict_Type: the one type whose instances can be a __dict__ */
+    uint64_t *referenced;     /* heap_each_edges: one bit per mark bit, set if another object refers to it */
+    struct addr_map referenced_elsewhere;
 
     unsigned nthreads;        /* > 1: the locks below are in use */
     pthread_mutex_t registry_lock, maps_lock, io_lock, pool_lock;
@@ -109,6 +111,23 @@ struct walk_share {
     unsigned idle;            /* threads waiting for work (atomic reads) */
     int done;                 /* no work anywhere: the walk is over */
     int stop;                 /* a thread failed: everyone stops (atomic) */
+};
+
+/* Where heap_each_edges collects one object's references: with a sink
+ * set, the decoders' references are recorded instead of followed. */
+struct edge_rec {
+    uint64_t to, key;
+    uint32_t how, index;
+    const char *static_name;  /* a field's name, static storage */
+    int64_t name_off;         /* or an offset in names (-1: none) */
+};
+struct edge_sink {
+    struct edge_rec *e;
+    size_t n, cap;
+    uint64_t from;            /* the object being decoded (self-references do not count) */
+    char *names;
+    size_t nnames, cap_names;
+    int oom;
 };
 
 /* One thread's walker. */
@@ -122,6 +141,11 @@ struct walker {
     struct walk_share *sh;
     int owns_share;
     int follow;               /* 0: decoders compute sizes only (heap_each), references are ignored */
+    struct edge_sink *sink;   /* heap_each_edges: record references with how they refer */
+    uint32_t how, how_index;  /* what the decoder is following now, for the sink */
+    uint64_t how_key;
+    const char *how_name;
+    uint64_t how_code;        /* HEAP_EDGE_LOCAL: the code object naming the slots */
     int in_registry;          /* holds registry_lock (types_get recursion) */
 
     struct heap_stats stats;  /* this thread's counts, summed at the end */
@@ -196,6 +220,18 @@ int walker_ref(struct walker *w, uint64_t addr);
 /* walker_ref for each of addrs[0..n) (zeros skipped), with their cache
  * misses overlapped: the way to follow a container's items. */
 void walker_ref_many(struct walker *w, const uint64_t *addrs, size_t n);
+/* Do the decoders' references matter now (followed, or recorded)? */
+static inline int walker_wants_refs(const struct walker *w)
+{
+    return w->follow || w->sink;
+}
+/* Say what the next references are (for the sink; cheap otherwise). */
+static inline void walker_how(struct walker *w, uint32_t how, const char *name)
+{
+    w->how = how;
+    w->how_index = 0;
+    w->how_name = name;
+}
 /* The same for a word found by a conservative scan: misses are not counted. */
 void walker_maybe_ref(struct walker *w, uint64_t word);
 /* Start loading what walker_ref(addr) will read (the object's header and
@@ -210,6 +246,8 @@ static inline void walker_prefetch(struct walker *w, uint64_t addr)
         __builtin_prefetch(&w->sh->marks[(size_t)(q - w->snap->buf) >> 9]);
     }
 }
+/* After the walk: did it count an object at addr? */
+int counted_object(struct walker *w, uint64_t addr);
 /* Record that the dict at dict_addr (a valid object) is the __dict__ of
  * an instance of heap type owner, unless it is not a plain dict or some
  * instance claimed it first. */

@@ -10,6 +10,8 @@
 #include "pyheapscope/error.h"
 #include "pyheapscope/runtime.h"
 
+#define PYHEAPSCOPE_VERSION "0.1.0"
+
 struct cli_opts {
     pid_t pid;
     int json;
@@ -37,6 +39,10 @@ int cli_fail(const char *command, const struct phs_error *err);
 
 int cmd_info(const struct cli_opts *o);
 int cmd_summary(const struct cli_opts *o);
+int cmd_dump(const struct cli_opts *o);
+/* summary FILE / diff BEFORE AFTER: from dumps, no process involved. */
+int cmd_summary_file(const struct cli_opts *o, const char *path);
+int cmd_diff(const struct cli_opts *o, const char *before, const char *after);
 /* cmd_argv: the program to start and watch (`top -- cmd ...`), or NULL. */
 int cmd_top(struct cli_opts *o, char **cmd_argv);
 int cmd_symbols_generate(const struct cli_opts *o, const char *path);

@@ -111,3 +111,10 @@ void json_finish(struct json *j)
     fputc('\n', j->f);
     fflush(j->f);
 }
+
+void json_end_line(struct json *j)
+{
+    fputc('\n', j->f);
+    j->depth = 0;
+    j->count[0] = 0;
+}

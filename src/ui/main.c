@@ -11,7 +11,6 @@
 #include "pyheapscope/growth.h"
 #include "pyheapscope/target.h"
 
-#define PYHEAPSCOPE_VERSION "0.1.0"
 
 static void usage(FILE *f)
 {
@@ -27,6 +26,12 @@ static void usage(FILE *f)
 "                        largest first; an instance's __dict__ is shown as\n"
 "                        \"dict of CLASS\". The target is paused only while its\n"
 "                        memory is copied, then walked here.\n"
+"  summary FILE          the same histogram from a dump\n"
+"  dump PID -o FILE      every object with its size, value and references (how\n"
+"                        each refers), and the roots, as JSON Lines for later\n"
+"                        analysis; FILE.gz is gzip-compressed; - is stdout\n"
+"  diff BEFORE AFTER     what changed between two dumps, kind by kind: count,\n"
+"                        size, new and gone kinds, largest growth first\n"
 "  top PID               the heap live, refreshed every --interval seconds:\n"
 "                        kinds with count, size and their change since the\n"
 "                        last refresh. --batch (plain text frames) or --json\n"
@@ -59,7 +64,8 @@ static void usage(FILE *f)
 "      --batch           top: plain-text frames instead of the full screen\n"
 "      --nonblocking     summary: never pause the target; the walk checks every\n"
 "                        pointer and link and reports what it had to skip\n"
-"  -o, --output FILE     symbols generate: write the table to FILE\n"
+"  -o, --output FILE     dump: the file to write (.gz: compressed); symbols\n"
+"                        generate: write the table to FILE\n"
 "      --python-version M.m  symbols generate: version, if the file name\n"
 "                        does not say it\n"
 "  -h, --help            this help\n"
@@ -70,6 +76,8 @@ static void usage(FILE *f)
 "  pyheapscope summary --sort count --top 50 4242\n"
 "  pyheapscope summary --json 4242 | jq '.kinds[] | select(.kind | startswith(\"app.\"))'\n"
 "  pyheapscope top --json --iterations 10 --interval 5 4242 > growth.jsonl\n"
+"  pyheapscope dump 4242 -o before.jsonl.gz; ...; pyheapscope dump 4242 -o after.jsonl.gz\n"
+"  pyheapscope diff before.jsonl.gz after.jsonl.gz\n"
 "  pyheapscope info 4242\n"
 "  pyheapscope info --json --pid 4242 | jq .interpreters[0].gc\n"
 "  pyheapscope info --offsets bundled 4242     # ignore debug info\n"
@@ -252,6 +260,25 @@ int main(int argc, char **argv)
             return usage_error("%s", "top needs a PID, or a program: pyheapscope top -- python3 app.py");
         pause_install_signal_handlers();
         return cmd_top(&o, NULL);
+    }
+    if (strcmp(command, "summary") == 0 && nargs == 2 && !o.pid && parse_pid(args[1], &o.pid) != 0)
+        return cmd_summary_file(&o, args[1]);        /* a dump, not a PID */
+    if (strcmp(command, "diff") == 0) {
+        if (nargs != 3)
+            return usage_error("%s", "usage: pyheapscope diff BEFORE.jsonl AFTER.jsonl");
+        return cmd_diff(&o, args[1], args[2]);
+    }
+    if (strcmp(command, "dump") == 0) {
+        if (nargs > 2)
+            return usage_error("dump takes one PID, got '%s' too", args[2]);
+        if (nargs == 2 && parse_pid(args[1], &o.pid) != 0)
+            return usage_error("invalid PID '%s'", args[1]);
+        if (o.pid == 0)
+            return usage_error("%s", "dump needs a PID: pyheapscope dump PID -o heap.jsonl.gz");
+        if (!o.output)
+            return usage_error("%s", "dump needs -o FILE (FILE.gz to compress, - for stdout)");
+        pause_install_signal_handlers();
+        return cmd_dump(&o);
     }
     if (strcmp(command, "info") == 0 || strcmp(command, "summary") == 0) {
         if (nargs > 2)

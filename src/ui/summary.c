@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pyheapscope/dumpfile.h"
 #include "pyheapscope/growth.h"
 #include "pyheapscope/histogram.h"
 #include "pyheapscope/json.h"
@@ -17,7 +18,16 @@ static double pct(uint64_t part, uint64_t whole)
     return whole ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
-static void print_text(const struct cli_opts *o, const struct py_process *p, const struct heap *h,
+/* Where the heap came from: a live process, or a dump file. */
+struct origin {
+    int64_t pid;
+    const char *version;
+    const char *dump;           /* the file, or NULL when live */
+    const char *time;           /* dump: when it was taken */
+    uint64_t target_reads;
+};
+
+static void print_text(const struct cli_opts *o, const struct origin *p, const struct heap *h,
                        const struct heap_timing *tm, const struct histogram *hg)
 {
     char objs[32], bytes[32], extra[32], copied[32];
@@ -25,20 +35,31 @@ static void print_text(const struct cli_opts *o, const struct py_process *p, con
     cli_format_bytes(hg->bytes, bytes, sizeof bytes);
     cli_format_bytes(hg->extra_bytes, extra, sizeof extra);
     cli_format_bytes(tm->bytes_copied, copied, sizeof copied);
-    printf("Process %d, Python %s: %s objects, %s", (int)p->pid, p->version, objs, bytes);
+    if (p->dump)
+        printf("Dump %s (process %lld at %s), ", p->dump, (long long)p->pid, p->time);
+    printf("Process %lld, Python %s: %s objects, %s", (long long)p->pid, p->version, objs, bytes);
     if (hg->extra_bytes)
         printf(" (+ %s of attribute values that sys.getsizeof leaves out)", extra);
     printf("\n");
-    printf("Snapshot %.0f ms (copy of %s %.0f ms, walk %.0f ms); ", (double)tm->total_ns / 1e6, copied,
-           (double)tm->copy_ns / 1e6, (double)tm->walk_ns / 1e6);
-    if (tm->paused)
+    if (p->dump)
+        printf("Snapshot: copy of %s %.0f ms, walk %.0f ms; ", copied, (double)tm->copy_ns / 1e6,
+               (double)tm->walk_ns / 1e6);
+    else
+        printf("Snapshot %.0f ms (copy of %s %.0f ms, walk %.0f ms); ", (double)tm->total_ns / 1e6, copied,
+               (double)tm->copy_ns / 1e6, (double)tm->walk_ns / 1e6);
+    if (tm->paused && p->dump)
+        printf("target paused %.1f ms\n", (double)tm->pause_ns / 1e6);
+    else if (tm->paused)
         printf("target paused %.1f ms (%zu thread%s)\n", (double)tm->pause_ns / 1e6, tm->threads_paused,
                tm->threads_paused == 1 ? "" : "s");
     else
         printf("target not paused (--nonblocking): %" PRIu64 " inconsistencies skipped\n",
                h->stats.bad_pointers + h->stats.bad_gc_links + h->stats.bad_objects);
-    printf("GC lists %" PRIu64 " objects (permanent generation %" PRIu64 "); sizes are sys.getsizeof\n\n",
-           h->stats.gc_objects, h->stats.permanent_objects);
+    if (p->dump)
+        printf("Sizes are sys.getsizeof\n\n");
+    else
+        printf("GC lists %" PRIu64 " objects (permanent generation %" PRIu64 "); sizes are sys.getsizeof\n\n",
+               h->stats.gc_objects, h->stats.permanent_objects);
     printf("%5s %11s %5s %11s %5s %11s %5s  %s\n", "Index", "Count", "%", "Size", "%", "Cumulative", "%", "Kind");
     uint64_t cumulative = 0;
     size_t top = o->top < 0 ? 20 : (size_t)o->top;     /* text default: the 20 largest */
@@ -68,7 +89,7 @@ static void print_text(const struct cli_opts *o, const struct py_process *p, con
     }
 }
 
-static void print_json(const struct cli_opts *o, const struct py_process *p, const struct heap *h,
+static void print_json(const struct cli_opts *o, const struct origin *p, const struct heap *h,
                        const struct heap_timing *tm, const struct histogram *hg)
 {
     struct json j;
@@ -76,6 +97,10 @@ static void print_json(const struct cli_opts *o, const struct py_process *p, con
     json_object_begin(&j, NULL);
     json_int(&j, "pid", p->pid);
     json_string(&j, "python_version", p->version);
+    if (p->dump) {
+        json_string(&j, "dump", p->dump);
+        json_string(&j, "time", p->time);
+    }
     json_uint(&j, "objects", hg->count);
     json_uint(&j, "bytes", hg->bytes);
     json_uint(&j, "extra_bytes", hg->extra_bytes);
@@ -101,7 +126,7 @@ static void print_json(const struct cli_opts *o, const struct py_process *p, con
     json_uint(&j, "bad_objects", h->stats.bad_objects);
     json_object_end(&j);
     json_uint(&j, "conservative_scans", h->stats.conservative_scans);
-    json_uint(&j, "target_reads", p->mem->reads);
+    json_uint(&j, "target_reads", p->target_reads);
     json_string(&j, "sort", o->sort == GROWTH_BY_COUNT ? "count" : "size");
     json_array_begin(&j, "kinds");
     size_t shown = o->top > 0 && (size_t)o->top < hg->n ? (size_t)o->top : hg->n;
@@ -139,15 +164,41 @@ int cmd_summary(const struct cli_opts *o)
         st = histogram_build(&h, &hg, &err);
         if (st == PHS_OK) {
             histogram_sort(&hg, o->sort == GROWTH_BY_COUNT ? HISTO_BY_COUNT : HISTO_BY_SIZE);
+            struct origin from = {.pid = p.pid, .version = p.version, .target_reads = p.mem->reads};
             if (o->json)
-                print_json(o, &p, &h, &tm, &hg);
+                print_json(o, &from, &h, &tm, &hg);
             else
-                print_text(o, &p, &h, &tm, &hg);
+                print_text(o, &from, &h, &tm, &hg);
             histogram_done(&hg);
         }
         heap_done(&h);
     }
     snapshot_free(snap);
     py_process_done(&p);
+    return st == PHS_OK ? 0 : cli_fail("summary", &err);
+}
+
+int cmd_summary_file(const struct cli_opts *o, const char *path)
+{
+    struct phs_error err;
+    memset(&err, 0, sizeof err);
+    struct dump_header hd;
+    struct heap h;
+    struct histogram hg;
+    if (dumpfile_read(path, &hd, &h, &err) != PHS_OK)
+        return cli_fail("summary", &err);
+    enum phs_status st = histogram_build(&h, &hg, &err);
+    if (st == PHS_OK) {
+        struct heap_timing tm = {.paused = hd.paused, .pause_ns = hd.pause_ns, .copy_ns = hd.copy_ns,
+                                 .walk_ns = hd.walk_ns, .bytes_copied = hd.bytes_copied};
+        struct origin from = {.pid = hd.pid, .version = hd.python_version, .dump = path, .time = hd.time};
+        histogram_sort(&hg, o->sort == GROWTH_BY_COUNT ? HISTO_BY_COUNT : HISTO_BY_SIZE);
+        if (o->json)
+            print_json(o, &from, &h, &tm, &hg);
+        else
+            print_text(o, &from, &h, &tm, &hg);
+        histogram_done(&hg);
+    }
+    heap_done(&h);
     return st == PHS_OK ? 0 : cli_fail("summary", &err);
 }

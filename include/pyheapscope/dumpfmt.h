@@ -1,0 +1,11 @@
+/* dumpfmt.h - the name and version of the dump format (README.md, "Dump
+ * format"), shared by the writer (src/ui/dump.c) and the reader
+ * (src/analysis/dumpfile.c). Bump the version with any change a reader
+ * would notice; readers refuse versions they do not know. */
+#ifndef PYHEAPSCOPE_DUMPFMT_H
+#define PYHEAPSCOPE_DUMPFMT_H
+
+#define DUMP_FORMAT_NAME "pyheapscope-dump"
+#define DUMP_FORMAT_VERSION 1
+
+#endif
