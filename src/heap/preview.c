@@ -42,18 +42,24 @@ static void bytes_preview(struct walker *w, uint64_t addr, char *out, size_t cap
     append(out, cap, (int64_t)take < n ? "'..." : "'");
 }
 
+/* An int's digit count and sign: ob_size before 3.12, lv_tag after. */
+static void int_header(struct walker *w, uint64_t addr, int64_t *ndigits, int64_t *sign)
+{
+    if (HAS(w, LONG_TAG)) {
+        uint64_t tag = field(w, addr, WO(w, LONG_TAG));
+        *ndigits = (int64_t)(tag >> 3);
+        *sign = 1 - (int64_t)(tag & 3);
+    } else {
+        int64_t size = (int64_t)field(w, addr, WO(w, VAROBJECT_OB_SIZE));
+        *ndigits = size < 0 ? -size : size;
+        *sign = size < 0 ? -1 : size > 0;
+    }
+}
+
 static void int_preview(struct walker *w, uint64_t addr, char *out, size_t cap)
 {
     int64_t ndigits, sign;
-    if (HAS(w, LONG_TAG)) {
-        uint64_t tag = field(w, addr, WO(w, LONG_TAG));
-        ndigits = (int64_t)(tag >> 3);
-        sign = 1 - (int64_t)(tag & 3);
-    } else {
-        int64_t size = (int64_t)field(w, addr, WO(w, VAROBJECT_OB_SIZE));
-        ndigits = size < 0 ? -size : size;
-        sign = size < 0 ? -1 : size > 0;
-    }
+    int_header(w, addr, &ndigits, &sign);
     if (ndigits > 2) {
         snprintf(out, cap, "%s%lld-bit integer", sign < 0 ? "-" : "", (long long)ndigits * 30);
         return;
@@ -171,15 +177,7 @@ static int cut_utf8(char *s, size_t max_chars)
 static int int_value(struct walker *w, uint64_t addr, char *out, size_t cap)
 {
     int64_t ndigits, sign;
-    if (HAS(w, LONG_TAG)) {
-        uint64_t tag = field(w, addr, WO(w, LONG_TAG));
-        ndigits = (int64_t)(tag >> 3);
-        sign = 1 - (int64_t)(tag & 3);
-    } else {
-        int64_t size = (int64_t)field(w, addr, WO(w, VAROBJECT_OB_SIZE));
-        ndigits = size < 0 ? -size : size;
-        sign = size < 0 ? -1 : size > 0;
-    }
+    int_header(w, addr, &ndigits, &sign);
     if (ndigits > 4)        /* beyond 120 bits: no value, only the size */
         return 0;
     uint32_t d[4] = {0, 0, 0, 0};

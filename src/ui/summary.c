@@ -146,6 +146,16 @@ static void print_json(const struct cli_opts *o, const struct origin *p, const s
     json_finish(&j);
 }
 
+static void print_histogram(const struct cli_opts *o, const struct origin *from, const struct heap *h,
+                            const struct heap_timing *tm, struct histogram *hg)
+{
+    histogram_sort(hg, o->sort == GROWTH_BY_COUNT ? HISTO_BY_COUNT : HISTO_BY_SIZE);
+    if (o->json)
+        print_json(o, from, h, tm, hg);
+    else
+        print_text(o, from, h, tm, hg);
+}
+
 int cmd_summary(const struct cli_opts *o)
 {
     struct phs_error err;
@@ -163,12 +173,8 @@ int cmd_summary(const struct cli_opts *o)
     if (st == PHS_OK) {
         st = histogram_build(&h, &hg, &err);
         if (st == PHS_OK) {
-            histogram_sort(&hg, o->sort == GROWTH_BY_COUNT ? HISTO_BY_COUNT : HISTO_BY_SIZE);
             struct origin from = {.pid = p.pid, .version = p.version, .target_reads = p.mem->reads};
-            if (o->json)
-                print_json(o, &from, &h, &tm, &hg);
-            else
-                print_text(o, &from, &h, &tm, &hg);
+            print_histogram(o, &from, &h, &tm, &hg);
             histogram_done(&hg);
         }
         heap_done(&h);
@@ -192,11 +198,7 @@ int cmd_summary_file(const struct cli_opts *o, const char *path)
         struct heap_timing tm = {.paused = hd.paused, .pause_ns = hd.pause_ns, .copy_ns = hd.copy_ns,
                                  .walk_ns = hd.walk_ns, .bytes_copied = hd.bytes_copied};
         struct origin from = {.pid = hd.pid, .version = hd.python_version, .dump = path, .time = hd.time};
-        histogram_sort(&hg, o->sort == GROWTH_BY_COUNT ? HISTO_BY_COUNT : HISTO_BY_SIZE);
-        if (o->json)
-            print_json(o, &from, &h, &tm, &hg);
-        else
-            print_text(o, &from, &h, &tm, &hg);
+        print_histogram(o, &from, &h, &tm, &hg);
         histogram_done(&hg);
     }
     heap_done(&h);
