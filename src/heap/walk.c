@@ -236,14 +236,24 @@ static int plausible(uint64_t addr)
     return !(addr & 7) && addr >= 4096 && addr < (1ull << 48);
 }
 
-int counted_object(struct walker *w, uint64_t addr)
+/* Where addr's mark bit is: 1 with *bit if addr is in the copy, else 0. */
+static int copy_bit(struct walker *w, uint64_t addr, size_t *bit)
 {
     const unsigned char *q = w->snap ? snapshot_ptr_at(w->snap, w->region_hint, addr, 16) : NULL;
-    if (q) {
-        size_t bit = (size_t)(q - w->snap->buf) >> 3;
-        return (w->sh->marks[bit >> 6] >> (bit & 63)) & 1;
-    }
-    return addr_map_get(&w->sh->elsewhere, addr) != NULL;
+    if (q)
+        *bit = (size_t)(q - w->snap->buf) >> 3;
+    return q != NULL;
+}
+
+static int marked(const uint64_t *bits, size_t bit)
+{
+    return (bits[bit >> 6] >> (bit & 63)) & 1;
+}
+
+int counted_object(struct walker *w, uint64_t addr)
+{
+    size_t bit;
+    return copy_bit(w, addr, &bit) ? marked(w->sh->marks, bit) : addr_map_get(&w->sh->elsewhere, addr) != NULL;
 }
 
 static int sink_name(struct edge_sink *k, const char *name)
@@ -272,7 +282,10 @@ static void sink_add(struct walker *w, uint64_t to)
 {
     struct edge_sink *k = w->sink;
     uint32_t index = w->how_index++;
-    if (!to || !plausible(to) || !counted_object(w, to))
+    size_t bit = 0;
+    int in_copy = to && plausible(to) && copy_bit(w, to, &bit);
+    if (!to || !plausible(to) || !(in_copy ? marked(w->sh->marks, bit)
+                                           : addr_map_get(&w->sh->elsewhere, to) != NULL))
         return;
     if (k->n == k->cap) {
         size_t cap = k->cap ? k->cap * 2 : 256;
@@ -285,13 +298,10 @@ static void sink_add(struct walker *w, uint64_t to)
         k->cap = cap;
     }
     if (to != k->from) {     /* is referred to by another object */
-        const unsigned char *q = w->snap ? snapshot_ptr_at(w->snap, w->region_hint, to, 16) : NULL;
-        if (q && w->sh->referenced) {
-            size_t bit = (size_t)(q - w->snap->buf) >> 3;
+        if (in_copy)
             w->sh->referenced[bit >> 6] |= 1ull << (bit & 63);
-        } else if (!q && addr_map_add(&w->sh->referenced_elsewhere, to, 0) < 0) {
+        else if (addr_map_add(&w->sh->referenced_elsewhere, to, 0) < 0)
             k->oom = 1;
-        }
     }
     struct edge_rec *e = &k->e[k->n++];
     *e = (struct edge_rec){.to = to, .key = w->how_key, .how = w->how, .index = index, .name_off = -1};
