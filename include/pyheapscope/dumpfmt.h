@@ -6,6 +6,8 @@
 #define PYHEAPSCOPE_DUMPFMT_H
 
 #define DUMP_FORMAT_NAME "pyheapscope-dump"
-#define DUMP_FORMAT_VERSION 1
+#define DUMP_FORMAT_VERSION 2
+/* Version 1 had no frame roots; it reads the same otherwise. */
+#define DUMP_FORMAT_OLDEST 1
 
 #endif

@@ -137,6 +137,27 @@ int heap_each_edges(struct heap *h,
  * besides the interpreter's own), n at a time. -1 on out-of-memory. */
 int heap_unreferenced(struct heap *h, int (*fn)(const uint64_t *addrs, size_t n, void *arg), void *arg);
 
+/* A frame of a thread's stack, as heap_thread_frames reports it. */
+struct heap_frame {
+    uint64_t thread_id;       /* threading.get_ident() */
+    int64_t native_thread_id; /* -1 where the version has none */
+    unsigned depth;           /* 0: the innermost, running frame; 1 its caller, ... */
+    uint64_t addr;            /* the frame object (<= 3.10) or interpreter frame (3.11+) */
+    char function[128];       /* co_qualname (3.11+) or co_name */
+    char file[256];           /* co_filename */
+};
+
+/* After heap_each_edges, before heap_unreferenced: call fn for every frame
+ * of every thread (innermost first) with what it holds, each reference
+ * with how: 3.11+ its local variables by name, its value stack, its code
+ * and function; 3.7-3.10 the frame object ("frame"), which holds those.
+ * The objects so held no longer count as unreferenced. The
+ * walk followed these references too, so everything reported is counted.
+ * -1 on out-of-memory or without a prior heap_each_edges. */
+int heap_thread_frames(struct heap *h,
+                       int (*fn)(const struct heap_frame *f, const struct heap_edge *e, size_t n, void *arg),
+                       void *arg);
+
 /* The interpreter's own roots: per interpreter, its sys.modules dict, its
  * sys module's dict and its builtins dict. fn gets a name ("sys.modules",
  * "sys", "builtins") and the object's address (counted by the walk). */

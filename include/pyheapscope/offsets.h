@@ -21,6 +21,7 @@
     S(RUNTIME,   "runtime",       "pyruntimestate",      0)             \
     S(INTERP,    "interp",        "_is",                 0)             \
     S(TSTATE,    "tstate",        "_ts",                 0)             \
+    S(CFRAME,    "cframe",        "_PyCFrame",           1)             \
     S(GC,        "gc",            "_gc_runtime_state",   0)             \
     S(GCGEN,     "gc_generation", "gc_generation",       0)             \
     S(GCHEAD,    "gc_head",       "PyGC_Head",           1)             \
@@ -94,6 +95,9 @@ enum offsets_struct {
     F(TSTATE_INTERP,           "tstate.interp",               TSTATE, "interp", 1)  \
     F(TSTATE_THREAD_ID,        "tstate.thread_id",            TSTATE, "thread_id", 1) \
     F(TSTATE_NATIVE_THREAD_ID, "tstate.native_thread_id",     TSTATE, "native_thread_id", 0) \
+    F(TSTATE_FRAME,            "tstate.frame",                TSTATE, "current_frame|frame", 0) \
+    F(TSTATE_CFRAME,           "tstate.cframe",               TSTATE, "cframe", 0)  \
+    F(CFRAME_CURRENT_FRAME,    "cframe.current_frame",        CFRAME, "current_frame", 0) \
     F(GC_SIZE,                 "gc.size",                     GC, NULL, 1)          \
     F(GC_GENERATIONS,          "gc.generations",              GC, "generations", 1) \
     F(GC_GENERATION0,          "gc.generation0",              GC, "generation0", 0) \
@@ -237,6 +241,7 @@ enum offsets_struct {
     F(FRAME_EXTRA_LOCALS,      "frame.f_extra_locals",        FRAME, "f_extra_locals", 0) \
     F(FRAME_LOCALS_CACHE,      "frame.f_locals_cache",        FRAME, "f_locals_cache", 0) \
     F(IFRAME_CODE,             "iframe.f_code",               IFRAME, "f_executable|f_code", 0) \
+    F(IFRAME_PREVIOUS,         "iframe.previous",             IFRAME, "previous", 0) \
     F(IFRAME_FUNC,             "iframe.f_func",               IFRAME, "f_funcobj|f_func", 0) \
     F(IFRAME_LOCALS,           "iframe.f_locals",             IFRAME, "f_locals", 0) \
     F(IFRAME_FRAME_OBJ,        "iframe.frame_obj",            IFRAME, "frame_obj", 0) \

@@ -379,7 +379,22 @@ static uint32_t instance_dict(struct walker *w, uint64_t obj, const struct tinfo
 }
 
 /* Words in [from, to) of obj that point at valid objects. */
-static void conservative_scan(struct walker *w, uint64_t obj, int64_t from, int64_t to)
+/* Is the word at off one that is followed by name, or not a reference of
+ * the object's own (its __dict__ and slots are followed by name; its
+ * weak-reference list is not a reference that keeps anything alive)? */
+static int known_word(const struct tinfo *t, int64_t off)
+{
+    if (!t)
+        return 0;
+    if (off == t->dictoffset || off == t->weaklistoffset)
+        return 1;
+    for (uint32_t i = 0; i < t->nmembers; i++)
+        if (t->members[i] == off)
+            return 1;
+    return 0;
+}
+
+static void conservative_scan(struct walker *w, uint64_t obj, const struct tinfo *t, int64_t from, int64_t to)
 {
     if (to > from + MAX_SCAN_BYTES)
         to = from + MAX_SCAN_BYTES;
@@ -395,7 +410,7 @@ static void conservative_scan(struct walker *w, uint64_t obj, int64_t from, int6
         return;
     memcpy(words, v, (size_t)n * 8);
     for (int64_t i = 0; i < n; i++)
-        if (words[i] && words[i] != obj)
+        if (words[i] && words[i] != obj && !known_word(t, from + 8 * i))
             walker_maybe_ref(w, words[i]);
 }
 
@@ -548,6 +563,92 @@ static int64_t frame_refs(struct walker *w, uint64_t obj)
         ref_array(w, valuestack, depth);
     }
     return WO(w, FRAME_SIZE) + 8 * (c.stacksize + c.nlocalsplus - 1);
+}
+
+/* ---- the threads' own frames: roots of the graph ---- */
+
+#define MAX_THREAD_STATES (1u << 16)
+#define MAX_THREAD_FRAMES (1u << 16)   /* per thread: deeper than any recursion limit */
+
+/* 3.7-3.10 chain frame objects through f_back; 3.11+ chain interpreter
+ * frames (in each thread's data stack, or in a generator or frame object)
+ * through previous. */
+static int frames_are_objects(struct walker *w)
+{
+    return HAS(w, FRAME_CODE);
+}
+
+static uint64_t thread_current_frame(struct walker *w, uint64_t tstate)
+{
+    if (HAS(w, TSTATE_FRAME))
+        return field(w, tstate, WO(w, TSTATE_FRAME));
+    if (HAS(w, TSTATE_CFRAME) && HAS(w, CFRAME_CURRENT_FRAME)) {
+        uint64_t cframe = field(w, tstate, WO(w, TSTATE_CFRAME));
+        return cframe ? field(w, cframe, WO(w, CFRAME_CURRENT_FRAME)) : 0;
+    }
+    return 0;
+}
+
+void each_thread_frame(struct walker *w, void (*fn)(struct walker *w, const struct thread_frame *tf, void *arg),
+                       void *arg)
+{
+    uint64_t interp = field(w, w->p->runtime_addr, WO(w, RUNTIME_INTERP_HEAD));
+    for (unsigned ni = 0; interp && ni < 4096; ni++) {
+        uint64_t ts = field(w, interp, WO(w, INTERP_THREADS_HEAD));
+        for (unsigned nt = 0; ts && nt < MAX_THREAD_STATES; nt++) {
+            struct thread_frame tf = {.tstate = ts, .native_thread_id = -1};
+            tf.thread_id = field(w, ts, WO(w, TSTATE_THREAD_ID));
+            if (HAS(w, TSTATE_NATIVE_THREAD_ID))
+                tf.native_thread_id = (int64_t)field(w, ts, WO(w, TSTATE_NATIVE_THREAD_ID));
+            uint64_t f = thread_current_frame(w, ts);
+            for (unsigned depth = 0; f && !(f & 7) && depth < MAX_THREAD_FRAMES; depth++) {
+                tf.frame = f;
+                tf.depth = tf.shown;
+                if (frames_are_objects(w)) {
+                    tf.code = field(w, f, WO(w, FRAME_CODE));
+                    fn(w, &tf, arg);
+                    tf.shown++;
+                    f = field(w, f, WO(w, FRAME_BACK));
+                    continue;
+                }
+                uint8_t owner = 0xff;
+                rd(w, f + (uint64_t)WO(w, IFRAME_OWNER), &owner, 1);
+                /* owners 0-2: thread, generator, frame object; 3 and up are
+                 * the C-stack and interpreter entry shims, which hold nothing */
+                if (owner <= 2) {
+                    tf.code = stackref(w, field(w, f, WO(w, IFRAME_CODE)));
+                    fn(w, &tf, arg);
+                    tf.shown++;
+                }
+                f = field(w, f, WO(w, IFRAME_PREVIOUS));
+            }
+            ts = field(w, ts, WO(w, TSTATE_NEXT));
+        }
+        interp = field(w, interp, WO(w, INTERP_NEXT));
+    }
+}
+
+void thread_frame_refs(struct walker *w, const struct thread_frame *tf)
+{
+    if (frames_are_objects(w)) {
+        /* the frame object holds the locals; the thread holds it */
+        walker_how(w, HEAP_EDGE_FIELD, "frame");
+        walker_ref(w, tf->frame);
+    } else
+        iframe_refs(w, tf->frame);
+}
+
+void thread_frame_name(struct walker *w, const struct thread_frame *tf, char *function, size_t fcap, char *file,
+                       size_t cap)
+{
+    snprintf(function, fcap, "?");
+    snprintf(file, cap, "?");
+    if (!tf->code)
+        return;
+    uint64_t name = HAS(w, CODE_QUALNAME) ? field(w, tf->code, WO(w, CODE_QUALNAME)) : 0;
+    if (!name || str_utf8(w, name, function, fcap) < 0)
+        str_utf8(w, field(w, tf->code, WO(w, CODE_NAME)), function, fcap);
+    str_utf8(w, field(w, tf->code, WO(w, CODE_FILENAME)), file, cap);
 }
 
 static int64_t gen_refs(struct walker *w, uint64_t obj, const struct tinfo *t)
@@ -858,9 +959,9 @@ void decode_object(struct walker *w, uint64_t obj, const struct tinfo *t, uint64
         for (uint32_t i = 0; i < t->nmembers; i++)
             ref_field(w, obj, t->members[i]);
         if (t->basicsize > t->core_basicsize)
-            conservative_scan(w, obj, t->core_basicsize, t->basicsize);
+            conservative_scan(w, obj, t, t->core_basicsize, t->basicsize);
         if (t->layout == LK_OBJECT && t->itemsize == 8)
-            conservative_scan(w, obj, t->basicsize, t->basicsize + 8 * ob_size(w, obj));
+            conservative_scan(w, obj, NULL, t->basicsize, t->basicsize + 8 * ob_size(w, obj));
     }
     extra = instance_dict(w, obj, t);
     *size_out = (uint64_t)(size > 0 ? size : 0) + (uint64_t)header_bytes(w, obj, t);

@@ -32,8 +32,9 @@ const char *heap_edge_how_name(enum heap_edge_how how)
     return (unsigned)how < HEAP_EDGE_COUNT ? how_names[how] : "?";
 }
 
-/* Hand the sink's records of one object to edges_fn. */
-static int report_edges(struct walker *w, const struct heap_object *o, struct sweep *sw)
+/* The sink's records as the caller sees them, into sw->edges. -1 on
+ * out-of-memory. */
+static int sink_edges(struct walker *w, struct sweep *sw)
 {
     struct edge_sink *k = w->sink;
     if (k->n > sw->cap_edges) {
@@ -41,7 +42,7 @@ static int report_edges(struct walker *w, const struct heap_object *o, struct sw
         struct heap_edge *ne = realloc(sw->edges, cap * sizeof *ne);
         if (!ne) {
             k->oom = 1;
-            return 1;
+            return -1;
         }
         sw->edges = ne;
         sw->cap_edges = cap;
@@ -52,7 +53,15 @@ static int report_edges(struct walker *w, const struct heap_object *o, struct sw
                                           .name = r->static_name ? r->static_name
                                                   : r->name_off >= 0 ? k->names + r->name_off : NULL};
     }
-    return sw->edges_fn(o, sw->edges, k->n, sw->arg);
+    return 0;
+}
+
+/* Hand the sink's records of one object to edges_fn. */
+static int report_edges(struct walker *w, const struct heap_object *o, struct sweep *sw)
+{
+    if (sink_edges(w, sw) != 0)
+        return 1;
+    return sw->edges_fn(o, sw->edges, w->sink->n, sw->arg);
 }
 
 /* Report the object at addr if its type is wanted; 0 to go on. The size
@@ -136,6 +145,56 @@ int heap_each_edges(struct heap *h,
     free(sink.e);
     free(sink.names);
     free(sw.edges);
+    return oom ? -1 : 0;
+}
+
+struct frames_job {
+    struct sweep sw;
+    int (*fn)(const struct heap_frame *f, const struct heap_edge *e, size_t n, void *arg);
+    int stop;
+};
+
+static void report_frame(struct walker *w, const struct thread_frame *tf, void *arg)
+{
+    struct frames_job *job = arg;
+    if (job->stop)
+        return;
+    struct edge_sink *k = w->sink;
+    k->n = 0;
+    k->nnames = 0;
+    k->from = 0;              /* a frame object held by its thread is referenced */
+    thread_frame_refs(w, tf);
+    if (sink_edges(w, &job->sw) != 0) {
+        job->stop = 1;
+        return;
+    }
+    size_t n = k->n;
+    struct heap_frame f = {.thread_id = tf->thread_id, .native_thread_id = tf->native_thread_id,
+                           .depth = tf->depth, .addr = tf->frame};
+    thread_frame_name(w, tf, f.function, sizeof f.function, f.file, sizeof f.file);
+    if (job->fn(&f, job->sw.edges, n, job->sw.arg))
+        job->stop = 1;
+}
+
+int heap_thread_frames(struct heap *h,
+                       int (*fn)(const struct heap_frame *f, const struct heap_edge *e, size_t n, void *arg),
+                       void *arg)
+{
+    struct walker *w = h->walker;
+    if (!w || !w->sh->referenced)
+        return -1;
+    struct frames_job job = {.sw = {.arg = arg}, .fn = fn};
+    struct edge_sink sink = {0};
+    struct heap_stats saved = h->stats;
+    w->follow = 0;
+    w->sink = &sink;
+    each_thread_frame(w, report_frame, &job);
+    w->sink = NULL;
+    h->stats = saved;
+    int oom = sink.oom;
+    free(sink.e);
+    free(sink.names);
+    free(job.sw.edges);
     return oom ? -1 : 0;
 }
 

@@ -295,6 +295,7 @@ static struct tinfo *types_find(struct walker *w, uint64_t addr, int depth)
     uint64_t meta = TF(OBJECT_TYPE), flags = TF(TYPE_FLAGS), name_ptr = TF(TYPE_NAME), base = TF(TYPE_BASE);
     int64_t basicsize = (int64_t)TF(TYPE_BASICSIZE), itemsize = (int64_t)TF(TYPE_ITEMSIZE);
     int64_t dictoffset = (int64_t)TF(TYPE_DICTOFFSET);
+    int64_t weaklistoffset = (int64_t)TF(TYPE_WEAKLISTOFFSET);
     uint64_t tp_dict = TF(TYPE_DICT), tp_members = TF(TYPE_MEMBERS);
 #undef TF
     char name[MAX_NAME];
@@ -339,6 +340,7 @@ static struct tinfo *types_find(struct walker *w, uint64_t addr, int depth)
     t->basicsize = basicsize;
     t->itemsize = itemsize;
     t->dictoffset = dictoffset;
+    t->weaklistoffset = weaklistoffset;
     t->layout = lk;
     t->is_core = is_core;
     t->core_basicsize = core_basicsize;

@@ -429,6 +429,14 @@ static enum phs_status walk_gc_list(struct walker *w, uint64_t head, int gen, in
     return PHS_OK;
 }
 
+/* From 3.11 on, the frames of running functions are not objects and are on
+ * no collector list: what only a local variable holds is found from them. */
+static void seed_frame(struct walker *w, const struct thread_frame *tf, void *arg)
+{
+    (void)arg;
+    thread_frame_refs(w, tf);
+}
+
 static enum phs_status seed(struct walker *w, int tolerant, struct phs_error *err)
 {
     uint64_t interp = field(w, w->p->runtime_addr, WO(w, RUNTIME_INTERP_HEAD));
@@ -445,6 +453,7 @@ static enum phs_status seed(struct walker *w, int tolerant, struct phs_error *er
         }
         interp = field(w, interp, WO(w, INTERP_NEXT));
     }
+    each_thread_frame(w, seed_frame, NULL);
     return PHS_OK;
 }
 

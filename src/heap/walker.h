@@ -31,6 +31,7 @@ struct tinfo {
     uint32_t heap_index;      /* index in heap.types when valid */
     uint64_t flags;
     int64_t basicsize, itemsize, dictoffset;
+    int64_t weaklistoffset;   /* the weak-reference list: not a reference of the object's own */
     uint64_t cached_keys;     /* ht_cached_keys of a heap type */
     enum layout_kind layout;
     int is_core;              /* this type itself has the decoder (not a subclass) */
@@ -283,6 +284,27 @@ struct dict_shape {
 /* Fill s for keys (and values, the dict's ma_values, or 0). -1 if the keys
  * object is unreadable or implausible. */
 int dict_shape(struct walker *w, uint64_t keys, uint64_t values, struct dict_shape *s);
+
+/* One frame of a thread's stack. */
+struct thread_frame {
+    uint64_t tstate, thread_id;
+    int64_t native_thread_id;      /* -1 where absent */
+    unsigned depth;                /* 0: the innermost, running frame */
+    unsigned shown;                /* private: frames counted so far */
+    uint64_t frame;                /* the frame object (<= 3.10) or interpreter frame (3.11+) */
+    uint64_t code;
+};
+/* Call fn for every frame of every thread of every interpreter, innermost
+ * first, leaving out the entry shims that hold no references (bounded). */
+void each_thread_frame(struct walker *w, void (*fn)(struct walker *w, const struct thread_frame *tf, void *arg),
+                       void *arg);
+/* Follow (or record, with a sink) what the frame holds: 3.11+ its code and
+ * function, its locals by name, its value stack; before, the frame object,
+ * which holds them. */
+void thread_frame_refs(struct walker *w, const struct thread_frame *tf);
+/* The frame's function (qualified name where the version has one) and file. */
+void thread_frame_name(struct walker *w, const struct thread_frame *tf, char *function, size_t fcap, char *file,
+                       size_t cap);
 
 /* Compute obj's size and extra bytes, and follow its references. */
 void decode_object(struct walker *w, uint64_t addr, const struct tinfo *t, uint64_t *size, uint32_t *extra);

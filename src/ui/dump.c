@@ -198,6 +198,33 @@ static int write_unreferenced(const uint64_t *addrs, size_t n, void *arg)
     return 0;
 }
 
+static int write_frame(const struct heap_frame *f, const struct heap_edge *e, size_t n, void *arg)
+{
+    struct dump *d = arg;
+    struct json *j = &d->j;
+    json_object_begin(j, NULL);
+    json_string(j, "type", "root");
+    json_string(j, "root", "frame");
+    json_uint(j, "thread", f->thread_id);
+    if (f->native_thread_id >= 0)
+        json_int(j, "native_thread", f->native_thread_id);
+    json_uint(j, "depth", f->depth);
+    json_string(j, "function", f->function);
+    json_string(j, "file", f->file);
+    json_uint(j, "frame", f->addr);
+    json_array_begin(j, "r");
+    for (size_t i = 0; i < n; i++)
+        json_uint(j, NULL, e[i].to);
+    json_array_end(j);
+    json_array_begin(j, "e");
+    for (size_t i = 0; i < n; i++)
+        write_label(j, &e[i]);
+    json_array_end(j);
+    json_object_end(j);
+    json_end_line(j);
+    return ferror(j->f) != 0;
+}
+
 static enum phs_status write_dump(FILE *f, const struct py_process *p, struct heap *h,
                                   const struct heap_timing *tm, struct dump *d, struct phs_error *err)
 {
@@ -207,6 +234,8 @@ static enum phs_status write_dump(FILE *f, const struct py_process *p, struct he
     if (heap_each_edges(h, write_object, d) != 0)
         return phs_error_set(err, PHS_INTERNAL, ENOMEM, "out of memory while writing the dump");
     heap_interpreter_roots(h, write_root, d);
+    if (heap_thread_frames(h, write_frame, d) != 0)
+        return phs_error_set(err, PHS_INTERNAL, ENOMEM, "out of memory while writing the dump");
     if (heap_unreferenced(h, write_unreferenced, d) != 0)
         return phs_error_set(err, PHS_INTERNAL, ENOMEM, "out of memory while writing the dump");
     json_object_begin(&d->j, NULL);

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import interpreter_params, resolve_interpreter, run_json, run_tool
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def read_dump(path):
@@ -87,14 +87,23 @@ def test_dump_records_match_the_target(spec, binary, make_target, tmp_path):
         assert any(objs[k].get("v") == "payload" for k, l in zip(d["r"], d["e"]) if l == "k")
     # roots: the interpreter's own, and what nothing refers to
     roots = [r for r in records if r.get("type") == "root"]
-    named = {r["root"]: r["a"] for r in roots if r["root"] != "unreferenced"}
+    named = {r["root"]: r["a"] for r in roots if r["root"] not in ("unreferenced", "frame")}
     assert named["sys.modules"] == facts["sys_modules_id"]
     assert named["builtins"] == facts["builtins_id"]
+    # the main thread's frames, innermost first, each local named
+    frames = [r for r in roots if r["root"] == "frame"]
+    assert frames and all(len(f["r"]) == len(f["e"]) and all(a in objs for a in f["r"]) for f in frames)
+    assert [f["function"] for f in frames if f["thread"] == facts["main_thread"]][-1] == "<module>"
+    main = [f for f in frames if f["thread"] == facts["main_thread"] and f["function"] == "main"]
+    if main[0]["e"] == ["frame"]:       # 3.7-3.10: the frame object holds the locals
+        main = [objs[main[0]["r"][0]]]
+    assert "local path" in main[0]["e"] and "local add" in main[0]["e"]
     unreferenced = [a for r in roots if r["root"] == "unreferenced" for a in r["a"]]
     assert unreferenced and all(a in objs for a in unreferenced)
     referenced = {ref for o in objs.values() for ref in o.get("r", ()) if ref != o["a"]}
-    assert not referenced & set(unreferenced)
-    assert set(objs) - referenced == set(unreferenced)
+    held_by_frames = {ref for f in frames for ref in f["r"]}
+    assert not (referenced | held_by_frames) & set(unreferenced)
+    assert set(objs) - referenced - held_by_frames == set(unreferenced)
 
 
 def test_summary_of_a_dump_equals_the_live_one(binary, make_target, tmp_path):
@@ -141,7 +150,7 @@ def test_damaged_dumps_are_clear_errors(binary, make_target, tmp_path):
         "damaged record": (b"\n".join(lines[:5] + [lines[5][:-3] + b"x}}"] + lines[6:]), "corrupt dump at line 6"),
         "not a dump": (b'{"hello": 1}\n', "not a pyheapscope dump"),
         "empty": (b"", "empty"),
-        "newer format": (lines[0].replace(b'"format_version":1', b'"format_version":99') + b"\n" +
+        "newer format": (lines[0].replace(b'"format_version":2', b'"format_version":99') + b"\n" +
                          b"\n".join(lines[1:]), "format version 99"),
         "gzip cut": (gzip.compress(data)[:2000], "truncated"),
     }

@@ -19,7 +19,8 @@ completed where it leaves things out, as pyheapscope's walk does:
 - names and bases of types, and the dicts of static types (through the
   mappingproxy's referent);
 - descriptors' and ranges' fields that no traverse function visits;
-- 3.12's permanent generation (the mro/bases tuples of static types).
+- 3.12's permanent generation (the mro/bases tuples of static types);
+- the frames of the running callers (3.7-3.10 leave them off the lists).
 An instance's __dict__ (found where CPython looks for it: tp_dictoffset, or
 the managed-dict word below the object in 3.11+, read with ctypes) makes the
 dict's kind "dict of KIND", as in guppy3.
@@ -157,6 +158,17 @@ def ground_truth(layout):
             seen[id(o)] = o
             stack.append(o)
     gc_objects = len(seen) - permanent
+    if MINOR <= 10:
+        # 3.7-3.10 keep a running function's frame off the collector's lists
+        # until it returns: its callers' frames (the ones still running when
+        # pyheapscope looks) are roots, as pyheapscope takes each thread's.
+        f = sys._getframe(1)
+        while f is not None:
+            if id(f) not in seen:
+                seen[id(f)] = f
+                stack.append(f)
+            f = f.f_back
+        del f
     code_type, dict_type = type(layout.ground_truth_probe.__code__), dict
     frozendict_type = getattr(builtins, 'frozendict', None)   # 3.15+
     descr_types = (type(str.join), type(int.real), type(type.__dict__['__basicsize__']),

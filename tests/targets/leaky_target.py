@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 import types
 
@@ -38,6 +39,7 @@ def facts():
         'sys_modules_id': id(sys.modules),
         'builtins_id': id(__builtins__.__dict__ if isinstance(__builtins__, types.ModuleType) else __builtins__),
         'version': list(sys.version_info[:3]),
+        'main_thread': threading.main_thread().ident,
     }
 
 
