@@ -9,6 +9,7 @@
 
 #include "pyheapscope/error.h"
 #include "pyheapscope/heap.h"
+#include "pyheapscope/refgraph.h"
 
 /* What the header record says about the snapshot. */
 struct dump_header {
@@ -28,5 +29,38 @@ struct dump_header {
  * heap_done. PHS_IO with a one-line reason for an unreadable, truncated,
  * corrupt or foreign file, or a format version this reader does not know. */
 enum phs_status dumpfile_read(const char *path, struct dump_header *hd, struct heap *h, struct phs_error *err);
+
+/* dumpfile_read, and the reference graph into g: every object as a node
+ * (group: its kind id, or ntypes + K for a dict that is the __dict__ of
+ * an instance of kind K, as the histogram counts it), every reference as
+ * an edge, every root record as roots (a frame's references each named
+ * "thread T, frame D: FUNCTION (FILE), local NAME"). Also PHS_IO if a
+ * reference or root leads to an address with no record. Release g with
+ * refgraph_free. */
+enum phs_status dumpfile_read_graph(const char *path, struct dump_header *hd, struct heap *h, struct ref_graph *g,
+                                    struct phs_error *err);
+
+/* One object record, as dumpfile_records_at hands it over. */
+struct dump_ref {
+    uint64_t to;
+    int64_t index;            /* item index, or -1 */
+    const char *label;        /* the label when not an index: "k", "v", ".name", "local buf", ...; or NULL */
+};
+struct dump_record {
+    uint64_t addr;
+    uint32_t kind;
+    uint64_t size;
+    const char *value;        /* str/bytes/int/float value, or NULL */
+    int value_cut;
+    size_t nrefs;
+    struct dump_ref *refs;
+};
+
+/* Read again the object records starting at offsets[0..n) of the file (as
+ * in ref_graph.line_at) and call fn(i, record) for each; the record is
+ * valid during the call only. PHS_IO if the file changed meanwhile. */
+enum phs_status dumpfile_records_at(const char *path, const uint64_t *offsets, size_t n,
+                                    void (*fn)(size_t i, const struct dump_record *rec, void *arg), void *arg,
+                                    struct phs_error *err);
 
 #endif

@@ -22,7 +22,8 @@
     X(OFFSETS,     7,  "offsets inconsistent with the target")               \
     X(EXITED,      8,  "process exited while being read")                    \
     X(READ,        9,  "target memory could not be read")                    \
-    X(IO,          10, "file or system error")
+    X(IO,          10, "file or system error")                               \
+    X(NOT_FOUND,   11, "no such object or kind in the dump")
 
 enum phs_status {
 #define PHS_ENUM(name, exit_status, desc) PHS_##name,

@@ -4,6 +4,7 @@
  * that is an instance's __dict__ ("o") counts under its owner's "dict of".
  * Every record is checked: kinds are declared before use, the header comes
  * first and the end record last, so a cut or damaged file is reported. */
+#define _GNU_SOURCE                /* qsort_r */
 #include "pyheapscope/dumpfile.h"
 
 #include <errno.h>
@@ -13,9 +14,16 @@
 #include <zlib.h>
 
 #include "pyheapscope/dumpfmt.h"
+#include "pyheapscope/refgraph.h"
 
 #define MAX_LINE (1ull << 31)      /* one record: a list of 100 M items is ~2 GB */
 #define MAX_KINDS (1u << 24)
+#define GROUP_DICT_OF (1u << 31)   /* while reading: a dict of an instance of kind (low bits) */
+
+struct u64vec {
+    uint64_t *v;
+    size_t n, cap;
+};
 
 struct reader {
     gzFile gz;
@@ -23,7 +31,14 @@ struct reader {
     char *line;
     size_t cap;
     uint64_t lineno;
+    uint64_t pos, line_pos;     /* offset in the (uncompressed) text: next line, this line */
     json_tokener *tok;
+    struct ref_graph *g;        /* dumpfile_read_graph: where objects and references go */
+    size_t cap_nodes;
+    struct u64vec refs;         /* the references' addresses, until they become node numbers */
+    struct u64vec root_addrs;   /* the roots' addresses, likewise */
+    size_t cap_roots;
+    int unsorted;               /* the objects did not come in address order */
 };
 
 /* The next line into r->line (without the newline); 0 at the end of the
@@ -31,6 +46,7 @@ struct reader {
 static int next_line(struct reader *r, size_t *len)
 {
     size_t n = 0;
+    r->line_pos = r->pos;
     for (;;) {
         if (r->cap - n < 2) {
             size_t cap = r->cap ? r->cap * 2 : 1 << 16;
@@ -49,7 +65,9 @@ static int next_line(struct reader *r, size_t *len)
             *len = n;
             return n ? 1 : 0;
         }
-        n += strlen(r->line + n);
+        size_t got = strlen(r->line + n);
+        n += got;
+        r->pos += got;
         if (n && r->line[n - 1] == '\n') {
             r->line[--n] = '\0';
             *len = n;
@@ -101,9 +119,9 @@ static enum phs_status read_header(struct reader *r, json_object *o, struct dump
     hd->format_version = (unsigned)get_u64(o, "format_version", &ok);
     if (ok != 1)
         return corrupt(r, err, "header without format_version");
-    if (hd->format_version != DUMP_FORMAT_VERSION)
-        return phs_error_set(err, PHS_IO, 0, "%s: dump format version %u, this pyheapscope reads version %d",
-                             r->path, hd->format_version, DUMP_FORMAT_VERSION);
+    if (hd->format_version < DUMP_FORMAT_OLDEST || hd->format_version > DUMP_FORMAT_VERSION)
+        return phs_error_set(err, PHS_IO, 0, "%s: dump format version %u, this pyheapscope reads versions %d to %d",
+                             r->path, hd->format_version, DUMP_FORMAT_OLDEST, DUMP_FORMAT_VERSION);
     hd->pid = (int64_t)get_u64(o, "pid", &ok);
     copy_str(hd->python_version, sizeof hd->python_version, get_str(o, "python_version"));
     copy_str(hd->tool_version, sizeof hd->tool_version, get_str(o, "tool_version"));
@@ -141,6 +159,106 @@ static enum phs_status add_kind(struct reader *r, json_object *o, struct heap *h
     return PHS_OK;
 }
 
+static enum phs_status oom(struct phs_error *err)
+{
+    return phs_error_set(err, PHS_INTERNAL, ENOMEM, "out of memory while reading the dump");
+}
+
+/* Make room for one more node in every per-node array of the graph. */
+static int graph_room(struct reader *r)
+{
+    struct ref_graph *g = r->g;
+    if (g->n + 1 < r->cap_nodes)
+        return 0;
+    size_t cap = r->cap_nodes ? 2 * r->cap_nodes : 1 << 16;
+    uint64_t *addr = realloc(g->addr, cap * sizeof *addr);
+    if (addr)
+        g->addr = addr;
+    uint64_t *size = realloc(g->size, cap * sizeof *size);
+    if (size)
+        g->size = size;
+    uint64_t *first = realloc(g->first, cap * sizeof *first);
+    if (first)
+        g->first = first;
+    uint64_t *line_at = realloc(g->line_at, cap * sizeof *line_at);
+    if (line_at)
+        g->line_at = line_at;
+    uint32_t *group = realloc(g->group, cap * sizeof *group);
+    if (group)
+        g->group = group;
+    if (!addr || !size || !first || !line_at || !group)
+        return -1;
+    r->cap_nodes = cap;
+    return 0;
+}
+
+static int vec_room(struct u64vec *vec, size_t more)
+{
+    if (vec->n + more <= vec->cap)
+        return 0;
+    size_t cap = vec->cap ? vec->cap : 1 << 16;
+    while (cap < vec->n + more)
+        cap *= 2;
+    uint64_t *v = realloc(vec->v, cap * sizeof *v);
+    if (!v)
+        return -1;
+    vec->v = v;
+    vec->cap = cap;
+    return 0;
+}
+
+/* Append the addresses under key in o (a number or a list of numbers). */
+static enum phs_status take_addresses(struct reader *r, json_object *o, const char *key, struct u64vec *vec,
+                                      size_t *count, struct phs_error *err)
+{
+    json_object *arr;
+    *count = 0;
+    if (!json_object_object_get_ex(o, key, &arr))
+        return PHS_OK;
+    if (json_object_is_type(arr, json_type_int)) {
+        if (vec_room(vec, 1) != 0)
+            return oom(err);
+        vec->v[vec->n++] = json_object_get_uint64(arr);
+        *count = 1;
+        return PHS_OK;
+    }
+    if (!json_object_is_type(arr, json_type_array))
+        return corrupt(r, err, "addresses that are not a list of numbers");
+    size_t n = json_object_array_length(arr);
+    if (vec_room(vec, n) != 0)
+        return oom(err);
+    for (size_t i = 0; i < n; i++) {
+        json_object *v = json_object_array_get_idx(arr, i);
+        if (!json_object_is_type(v, json_type_int))
+            return corrupt(r, err, "an address that is not a number");
+        vec->v[vec->n++] = json_object_get_uint64(v);
+    }
+    *count = n;
+    return PHS_OK;
+}
+
+static enum phs_status graph_add_object(struct reader *r, json_object *o, uint32_t group, uint64_t size,
+                                        struct phs_error *err)
+{
+    struct ref_graph *g = r->g;
+    json_object *a;
+    if (!json_object_object_get_ex(o, "a", &a) || !json_object_is_type(a, json_type_int))
+        return corrupt(r, err, "object record without an address");
+    if (graph_room(r) != 0)
+        return oom(err);
+    uint64_t addr = json_object_get_uint64(a);
+    if (g->n && addr <= g->addr[g->n - 1])
+        r->unsorted = 1;
+    g->addr[g->n] = addr;
+    g->group[g->n] = group;
+    g->size[g->n] = size;
+    g->line_at[g->n] = r->line_pos;
+    g->first[g->n] = r->refs.n;
+    g->n++;
+    size_t count;
+    return take_addresses(r, o, "r", &r->refs, &count, err);
+}
+
 static enum phs_status add_object(struct reader *r, json_object *o, struct heap *h, struct phs_error *err)
 {
     int ok_k, ok_s, ok_x, ok_o;
@@ -155,6 +273,70 @@ static enum phs_status add_object(struct reader *r, json_object *o, struct heap 
     h->total.count++;
     h->total.bytes += size;
     h->total.extra += extra;
+    if (r->g)
+        return graph_add_object(r, o, ok_o == 1 ? (uint32_t)(GROUP_DICT_OF | owner) : (uint32_t)kind, size, err);
+    return PHS_OK;
+}
+
+/* A root record: its name, and the objects it holds (into the refs, as
+ * roots named after the record; a frame's are named by local too). */
+static enum phs_status add_root(struct reader *r, json_object *o, struct phs_error *err)
+{
+    struct ref_graph *g = r->g;
+    const char *root = get_str(o, "root");
+    if (!root)
+        return corrupt(r, err, "root record without a name");
+    size_t start = r->root_addrs.n, count;
+    int frame = strcmp(root, "frame") == 0;
+    enum phs_status st = take_addresses(r, o, frame ? "r" : "a", &r->root_addrs, &count, err);
+    if (st != PHS_OK)
+        return st;
+    json_object *labels = NULL;
+    if (frame && (!json_object_object_get_ex(o, "e", &labels) || !json_object_is_type(labels, json_type_array) ||
+                  json_object_array_length(labels) != count))
+        return corrupt(r, err, "frame root without a label for each reference");
+    char name[512];
+    if (frame) {
+        int ok;
+        uint64_t thread = get_u64(o, "thread", &ok), depth = get_u64(o, "depth", &ok);
+        const char *fn = get_str(o, "function"), *file = get_str(o, "file");
+        snprintf(name, sizeof name, "thread %llu, frame %llu: %s (%s)", (unsigned long long)thread,
+                 (unsigned long long)depth, fn ? fn : "?", file ? file : "?");
+    } else
+        snprintf(name, sizeof name, "%s", root);
+    if (g->nroots + count > r->cap_roots) {
+        size_t cap = r->cap_roots ? r->cap_roots : 64;
+        while (cap < g->nroots + count)
+            cap *= 2;
+        struct ref_root *roots = realloc(g->roots, cap * sizeof *roots);
+        if (!roots)
+            return oom(err);
+        g->roots = roots;
+        r->cap_roots = cap;
+    }
+    for (size_t i = 0; i < count; i++) {
+        char full[700];
+        const char *label = labels ? json_object_get_string(json_object_array_get_idx(labels, i)) : NULL;
+        if (label)
+            snprintf(full, sizeof full, "%s, %s", name, label);
+        else
+            snprintf(full, sizeof full, "%s", name);
+        /* consecutive roots of one record (unreferenced batches) share a name */
+        if (!g->nroot_names || strcmp(g->root_names[g->nroot_names - 1], full) != 0) {
+            char **names = realloc(g->root_names, (g->nroot_names + 1) * sizeof *names);
+            if (!names)
+                return oom(err);
+            g->root_names = names;
+            if (!(g->root_names[g->nroot_names] = strdup(full)))
+                return oom(err);
+            g->nroot_names++;
+        }
+        /* the address is kept in node until the objects are all read */
+        g->roots[g->nroots].name = (uint32_t)(g->nroot_names - 1);
+        g->roots[g->nroots].weak = strcmp(root, "unreferenced") == 0;
+        g->roots[g->nroots].node = (uint32_t)(start + i);     /* index into root_addrs, for now */
+        g->nroots++;
+    }
     return PHS_OK;
 }
 
@@ -183,20 +365,117 @@ static enum phs_status one_record(struct reader *r, json_object *o, struct dump_
             return corrupt(r, err, "the end record's object count does not match the records read");
         *end = 1;
     }
-    return PHS_OK;      /* roots, and record types a later version may add */
+    if (r->g && strcmp(type, "root") == 0)
+        return add_root(r, o, err);
+    return PHS_OK;      /* record types a later version may add */
 }
 
-enum phs_status dumpfile_read(const char *path, struct dump_header *hd, struct heap *h, struct phs_error *err)
+/* ---- the graph, once every record is read ---- */
+
+static const uint64_t *sort_addrs;
+
+static int by_addr(const void *a, const void *b)
+{
+    uint64_t x = sort_addrs[*(const uint32_t *)a], y = sort_addrs[*(const uint32_t *)b];
+    return x < y ? -1 : x > y;
+}
+
+/* Put the nodes in address order (the writer emits them so; a dump
+ * written otherwise still reads). */
+static int graph_sort(struct reader *r)
+{
+    struct ref_graph *g = r->g;
+    size_t n = g->n;
+    uint32_t *perm = malloc(n * sizeof *perm);
+    uint64_t *addr = malloc(n * sizeof *addr), *size = malloc(n * sizeof *size);
+    uint64_t *line_at = malloc(n * sizeof *line_at), *first = malloc((n + 1) * sizeof *first);
+    uint32_t *group = malloc(n * sizeof *group);
+    uint64_t *refs = malloc((r->refs.n ? r->refs.n : 1) * sizeof *refs);
+    int rc = -1;
+    if (!perm || !addr || !size || !line_at || !first || !group || !refs)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        perm[i] = (uint32_t)i;
+    sort_addrs = g->addr;
+    qsort(perm, n, sizeof *perm, by_addr);
+    uint64_t pos = 0;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t v = perm[k];
+        addr[k] = g->addr[v];
+        size[k] = g->size[v];
+        line_at[k] = g->line_at[v];
+        group[k] = g->group[v];
+        first[k] = pos;
+        for (uint64_t e = g->first[v]; e < g->first[v + 1]; e++)
+            refs[pos++] = r->refs.v[e];
+    }
+    first[n] = pos;
+#define SWAP(field, val) do { free(g->field); g->field = val; val = NULL; } while (0)
+    SWAP(addr, addr);
+    SWAP(size, size);
+    SWAP(line_at, line_at);
+    SWAP(first, first);
+    SWAP(group, group);
+#undef SWAP
+    free(r->refs.v);
+    r->refs.v = refs;
+    r->refs.cap = r->refs.n;
+    refs = NULL;
+    r->cap_nodes = n;
+    rc = 0;
+out:
+    free(perm);
+    free(addr);
+    free(size);
+    free(line_at);
+    free(first);
+    free(group);
+    free(refs);
+    return rc;
+}
+
+/* Number the references and roots by node, and name the groups. */
+static enum phs_status graph_finish(struct reader *r, size_t ntypes, struct phs_error *err)
+{
+    struct ref_graph *g = r->g;
+    g->first[g->n] = r->refs.n;
+    for (size_t v = 0; v < g->n; v++)
+        if (g->group[v] & GROUP_DICT_OF)
+            g->group[v] = (uint32_t)(ntypes + (g->group[v] & ~GROUP_DICT_OF));
+    if (r->unsorted && graph_sort(r) != 0)
+        return oom(err);
+    for (size_t v = 1; v < g->n; v++)
+        if (g->addr[v] == g->addr[v - 1])
+            return phs_error_set(err, PHS_IO, 0, "%s: corrupt dump: two records for the object at 0x%llx",
+                                 r->path, (unsigned long long)g->addr[v]);
+    if (refgraph_index(g) != 0 || !(g->to = malloc((r->refs.n ? r->refs.n : 1) * sizeof *g->to)))
+        return oom(err);
+    g->nedges = r->refs.n;
+    for (size_t e = 0; e < r->refs.n; e++)
+        if ((g->to[e] = refgraph_find(g, r->refs.v[e])) == REFGRAPH_NONE)
+            return phs_error_set(err, PHS_IO, 0, "%s: corrupt dump: a reference to 0x%llx, which has no object "
+                                 "record", r->path, (unsigned long long)r->refs.v[e]);
+    for (size_t i = 0; i < g->nroots; i++)
+        if ((g->roots[i].node = refgraph_find(g, r->root_addrs.v[g->roots[i].node])) == REFGRAPH_NONE)
+            return phs_error_set(err, PHS_IO, 0, "%s: corrupt dump: a root at an address with no object record",
+                                 r->path);
+    return PHS_OK;
+}
+
+static enum phs_status read_dump(const char *path, struct dump_header *hd, struct heap *h, struct ref_graph *g,
+                                 struct phs_error *err)
 {
     memset(hd, 0, sizeof *hd);
     memset(h, 0, sizeof *h);
-    struct reader r = {.path = path};
+    struct reader r = {.path = path, .g = g};
+    if (g)
+        memset(g, 0, sizeof *g);
     r.gz = gzopen(path, "rb");
     if (!r.gz)
         return phs_error_set(err, PHS_IO, errno, "cannot open %s: %s", path, strerror(errno ? errno : ENOENT));
     gzbuffer(r.gz, 1 << 20);
     r.tok = json_tokener_new();
-    enum phs_status st = r.tok ? PHS_OK : phs_error_set(err, PHS_INTERNAL, ENOMEM, "out of memory");
+    enum phs_status st = r.tok && (!g || graph_room(&r) == 0) ? PHS_OK : oom(err);
     int end = 0;
     size_t len;
     int got;
@@ -222,11 +501,128 @@ enum phs_status dumpfile_read(const char *path, struct dump_header *hd, struct h
         st = phs_error_set(err, PHS_IO, 0, "%s is truncated: it ends after line %llu with %llu objects and "
                            "no end record (was the dump interrupted?)", path, (unsigned long long)r.lineno,
                            (unsigned long long)h->total.count);
+    if (st == PHS_OK && g)
+        st = graph_finish(&r, h->ntypes, err);
     if (r.tok)
         json_tokener_free(r.tok);
     gzclose(r.gz);
     free(r.line);
-    if (st != PHS_OK)
+    free(r.refs.v);
+    free(r.root_addrs.v);
+    if (st != PHS_OK) {
         heap_done(h);
+        if (g)
+            refgraph_free(g);
+    }
+    return st;
+}
+
+enum phs_status dumpfile_read(const char *path, struct dump_header *hd, struct heap *h, struct phs_error *err)
+{
+    return read_dump(path, hd, h, NULL, err);
+}
+
+enum phs_status dumpfile_read_graph(const char *path, struct dump_header *hd, struct heap *h, struct ref_graph *g,
+                                    struct phs_error *err)
+{
+    return read_dump(path, hd, h, g, err);
+}
+
+/* ---- reading chosen records again ---- */
+
+static int by_offset(const void *a, const void *b, void *arg)
+{
+    const uint64_t *off = arg;
+    uint64_t x = off[*(const size_t *)a], y = off[*(const size_t *)b];
+    return x < y ? -1 : x > y;
+}
+
+/* rec from the parsed object record o; refs in rec->refs (grown as needed). */
+static int fill_record(json_object *o, struct dump_record *rec, size_t *cap_refs)
+{
+    json_object *v, *r, *e = NULL;
+    struct dump_ref *kept = rec->refs;
+    memset(rec, 0, sizeof *rec);
+    rec->refs = kept;
+    if (json_object_object_get_ex(o, "a", &v))
+        rec->addr = json_object_get_uint64(v);
+    if (json_object_object_get_ex(o, "k", &v))
+        rec->kind = (uint32_t)json_object_get_uint64(v);
+    if (json_object_object_get_ex(o, "s", &v))
+        rec->size = json_object_get_uint64(v);
+    rec->value = get_str(o, "v");
+    rec->value_cut = json_object_object_get_ex(o, "vt", &v) && json_object_get_boolean(v);
+    if (!json_object_object_get_ex(o, "r", &r) || !json_object_is_type(r, json_type_array))
+        return 0;
+    json_object_object_get_ex(o, "e", &e);
+    size_t n = json_object_array_length(r);
+    if (n > *cap_refs) {
+        struct dump_ref *refs = realloc(rec->refs, n * sizeof *refs);
+        if (!refs)
+            return -1;
+        rec->refs = refs;
+        *cap_refs = n;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_object *label = e && json_object_is_type(e, json_type_array) ? json_object_array_get_idx(e, i) : NULL;
+        struct dump_ref *ref = &rec->refs[i];
+        ref->to = json_object_get_uint64(json_object_array_get_idx(r, i));
+        ref->index = label ? -1 : (int64_t)i;
+        ref->label = NULL;
+        if (label && json_object_is_type(label, json_type_int))
+            ref->index = json_object_get_int64(label);
+        else if (label)
+            ref->label = json_object_get_string(label);
+    }
+    rec->nrefs = n;
+    return 0;
+}
+
+enum phs_status dumpfile_records_at(const char *path, const uint64_t *offsets, size_t n,
+                                    void (*fn)(size_t i, const struct dump_record *rec, void *arg), void *arg,
+                                    struct phs_error *err)
+{
+    struct reader r = {.path = path};
+    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    r.gz = order ? gzopen(path, "rb") : NULL;
+    if (!r.gz) {
+        free(order);
+        return order ? phs_error_set(err, PHS_IO, errno, "cannot open %s: %s", path, strerror(errno ? errno : ENOENT))
+                     : oom(err);
+    }
+    gzbuffer(r.gz, 1 << 20);
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    qsort_r(order, n, sizeof *order, by_offset, (void *)offsets);
+    struct dump_record rec = {0};
+    size_t cap_refs = 0, len;
+    enum phs_status st = PHS_OK;
+    r.tok = json_tokener_new();
+    if (!r.tok)
+        st = oom(err);
+    for (size_t k = 0; k < n && st == PHS_OK; k++) {
+        uint64_t off = offsets[order[k]];
+        if (gzseek(r.gz, (z_off_t)off, SEEK_SET) < 0 || (r.pos = off, next_line(&r, &len)) <= 0) {
+            st = phs_error_set(err, PHS_IO, 0, "%s changed since it was read (no record at offset %llu)", path,
+                               (unsigned long long)off);
+            break;
+        }
+        json_tokener_reset(r.tok);
+        json_object *o = json_tokener_parse_ex(r.tok, r.line, (int)len);
+        if (!o || !json_object_is_type(o, json_type_object))
+            st = phs_error_set(err, PHS_IO, 0, "%s changed since it was read (no record at offset %llu)", path,
+                               (unsigned long long)off);
+        else if (fill_record(o, &rec, &cap_refs) != 0)
+            st = oom(err);
+        else
+            fn(order[k], &rec, arg);
+        json_object_put(o);
+    }
+    if (r.tok)
+        json_tokener_free(r.tok);
+    gzclose(r.gz);
+    free(r.line);
+    free(rec.refs);
+    free(order);
     return st;
 }

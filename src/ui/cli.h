@@ -24,6 +24,8 @@ struct cli_opts {
     double interval;              /* top --interval, seconds */
     long iterations;              /* top --iterations; 0: until stopped */
     int batch;                    /* top --batch */
+    const char *kind;             /* paths --kind */
+    long max;                     /* paths --max: 0 default */
 };
 
 /* Human-friendly figures for text output. Cannot fail; truncate to cap. */
@@ -43,6 +45,9 @@ int cmd_dump(const struct cli_opts *o);
 /* summary FILE / diff BEFORE AFTER: from dumps, no process involved. */
 int cmd_summary_file(const struct cli_opts *o, const char *path);
 int cmd_diff(const struct cli_opts *o, const char *before, const char *after);
+/* retained FILE [ADDRESS] / paths FILE ADDRESS|--kind K: the reference graph of a dump. */
+int cmd_retained(const struct cli_opts *o, const char *path, const char *address);
+int cmd_paths(const struct cli_opts *o, const char *path, const char *address);
 /* cmd_argv: the program to start and watch (`top -- cmd ...`), or NULL. */
 int cmd_top(struct cli_opts *o, char **cmd_argv);
 int cmd_symbols_generate(const struct cli_opts *o, const char *path);

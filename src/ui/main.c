@@ -32,6 +32,17 @@ static void usage(FILE *f)
 "                        analysis; FILE.gz is gzip-compressed; - is stdout\n"
 "  diff BEFORE AFTER     what changed between two dumps, kind by kind: count,\n"
 "                        size, new and gone kinds, largest growth first\n"
+"  retained FILE [ADDRESS]\n"
+"                        what would be freed if an object went away (its\n"
+"                        retained size: dominators from the roots), per kind\n"
+"                        and for the largest objects; with ADDRESS, that\n"
+"                        object and the chain of objects keeping it alive\n"
+"  paths FILE ADDRESS    why is it alive: the shortest chains of references\n"
+"                        from a root (sys.modules, a thread's frame, ...),\n"
+"                        each step saying how it refers (['orders'], [17],\n"
+"                        .items, local buf)\n"
+"  paths FILE --kind KIND  the same for every instance of KIND, grouped by\n"
+"                        the shape of the path, most instances first\n"
 "  top PID               the heap live, refreshed every --interval seconds:\n"
 "                        kinds with count, size and their change since the\n"
 "                        last refresh. --batch (plain text frames) or --json\n"
@@ -56,9 +67,12 @@ static void usage(FILE *f)
 "                        debug files by build-id and debuglink (default:\n"
 "                        the target's and this machine's /usr/lib/debug)\n"
 "      --top N           summary: show the N largest kinds (text default 20,\n"
-"                        JSON default all; 0: all)\n"
+"                        JSON default all; 0: all); retained: N kinds and\n"
+"                        N objects (default 20)\n"
 "      --sort KEY        order kinds by size (default) or count; top also by\n"
 "                        dsize, dcount (change since the last refresh) or name\n"
+"      --max N           paths: show N paths or shapes (default 5)\n"
+"      --kind KIND       paths: the kind to explain, as summary names it\n"
 "      --interval S      top: seconds between refreshes (default 2)\n"
 "      --iterations N    top: stop after N refreshes\n"
 "      --batch           top: plain-text frames instead of the full screen\n"
@@ -78,6 +92,9 @@ static void usage(FILE *f)
 "  pyheapscope top --json --iterations 10 --interval 5 4242 > growth.jsonl\n"
 "  pyheapscope dump 4242 -o before.jsonl.gz; ...; pyheapscope dump 4242 -o after.jsonl.gz\n"
 "  pyheapscope diff before.jsonl.gz after.jsonl.gz\n"
+"  pyheapscope retained after.jsonl.gz --top 10\n"
+"  pyheapscope paths after.jsonl.gz --kind app.models.Order\n"
+"  pyheapscope paths after.jsonl.gz 0x7f3a2c1d4e50\n"
 "  pyheapscope info 4242\n"
 "  pyheapscope info --json --pid 4242 | jq .interpreters[0].gc\n"
 "  pyheapscope info --offsets bundled 4242     # ignore debug info\n"
@@ -141,7 +158,7 @@ static int parse_pid(const char *s, pid_t *out)
 }
 
 enum { OPT_JSON = 256, OPT_OFFSETS, OPT_OFFSETS_FILE, OPT_DEBUGINFO, OPT_PYVER, OPT_TOP, OPT_SORT,
-       OPT_NONBLOCKING, OPT_INTERVAL, OPT_ITERATIONS, OPT_BATCH };
+       OPT_NONBLOCKING, OPT_INTERVAL, OPT_ITERATIONS, OPT_BATCH, OPT_KIND, OPT_MAX };
 
 int main(int argc, char **argv)
 {
@@ -159,6 +176,8 @@ int main(int argc, char **argv)
         {"interval", required_argument, NULL, OPT_INTERVAL},
         {"iterations", required_argument, NULL, OPT_ITERATIONS},
         {"batch", no_argument, NULL, OPT_BATCH},
+        {"kind", required_argument, NULL, OPT_KIND},
+        {"max", required_argument, NULL, OPT_MAX},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -226,6 +245,15 @@ int main(int argc, char **argv)
             break;
         }
         case OPT_BATCH: o.batch = 1; break;
+        case OPT_KIND: o.kind = optarg; break;
+        case OPT_MAX: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end || v < 1 || v > 10000)
+                return usage_error("--max takes a number of paths from 1 to 10000, not '%s'", optarg);
+            o.max = v;
+            break;
+        }
         case OPT_NONBLOCKING: o.nonblocking = 1; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("pyheapscope %s\n", PYHEAPSCOPE_VERSION); return 0;
@@ -267,6 +295,16 @@ int main(int argc, char **argv)
         if (nargs != 3)
             return usage_error("%s", "usage: pyheapscope diff BEFORE.jsonl AFTER.jsonl");
         return cmd_diff(&o, args[1], args[2]);
+    }
+    if (strcmp(command, "retained") == 0) {
+        if (nargs < 2 || nargs > 3)
+            return usage_error("%s", "usage: pyheapscope retained FILE [ADDRESS] [--top N] [--json]");
+        return cmd_retained(&o, args[1], nargs == 3 ? args[2] : NULL);
+    }
+    if (strcmp(command, "paths") == 0) {
+        if (nargs < 2 || nargs > 3)
+            return usage_error("%s", "usage: pyheapscope paths FILE ADDRESS | paths FILE --kind KIND [--max N]");
+        return cmd_paths(&o, args[1], nargs == 3 ? args[2] : NULL);
     }
     if (strcmp(command, "dump") == 0) {
         if (nargs > 2)
