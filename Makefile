@@ -1,13 +1,16 @@
 # pyheapscope - see README.md. `make` builds ./pyheapscope; `make test` runs
 # every test; `make sanitize` builds with ASan+UBSan and runs the tests with it.
 CC      ?= cc
-PKGS    := libdw libelf json-c zlib
+CXX     ?= c++
+PKGS    := libdw libelf json-c zlib simdjson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ldw -lelf -ljson-c -lz)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ldw -lelf -ljson-c -lz -lsimdjson)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter -Wno-format-truncation
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 $(WARN) -Iinclude $(PKG_CFLAGS) $(CFLAGS)
-LDLIBS  := $(PKG_LIBS) -pthread
+# the one C++ file (src/analysis/jsonl_fast.cc: simdjson has no C API)
+ALL_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS  := $(PKG_LIBS) -lstdc++ -pthread
 # ncurses (wide-character) only for the front end's full-screen view
 CURSES_CFLAGS := $(shell pkg-config --cflags ncursesw 2>/dev/null)
 CURSES_LIBS   := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
@@ -23,9 +26,10 @@ LIB_SRC := src/error.c \
            $(wildcard src/heap/*.c) \
            $(wildcard src/analysis/*.c) \
            src/ui/json.c
+LIB_CXX_SRC := $(wildcard src/analysis/*.cc)
 UI_SRC  := $(filter-out $(LIB_SRC),$(wildcard src/ui/*.c))
 TABLES  := $(sort $(wildcard symbols/*.txt))
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tables.o
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_CXX_SRC:%.cc=$(BUILD)/%.o) $(BUILD)/tables.o
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
 .PHONY: all test unit-test integration-test sanitize check deps demo clean install bench
@@ -42,6 +46,10 @@ $(BUILD)/src/ui/top_screen.o: ALL_CFLAGS += $(CURSES_CFLAGS)
 $(BUILD)/%.o: %.c $(wildcard include/pyheapscope/*.h src/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/%.o: %.cc $(wildcard src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CXX) $(ALL_CXXFLAGS) -c -o $@ $<
 
 $(BUILD)/tables.c: $(TABLES) symbols/embed.awk
 	@mkdir -p $(BUILD)

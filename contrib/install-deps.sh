@@ -16,7 +16,8 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
-    gcc make pkg-config libc6-dev libelf-dev libdw-dev libncurses-dev libjson-c-dev zlib1g-dev \
+    gcc g++ make pkg-config libc6-dev libelf-dev libdw-dev libncurses-dev libjson-c-dev zlib1g-dev \
+    libsimdjson-dev \
     python3 python3-pytest python3.11 python3.11-dbg \
     binutils util-linux patchelf gawk tmux ca-certificates python3-objgraph >/dev/null
 echo "install-deps.sh: done"

@@ -170,6 +170,11 @@ void heap_interpreter_roots(struct heap *h, void (*fn)(const char *name, uint64_
 int heap_value(struct heap *h, const struct heap_object *o, char *out, size_t cap, size_t max_chars,
                int *truncated);
 
+/* Whether a str is interned: 0 no, 1 mortal (freed when nothing else
+ * holds it; the interned table does not count as a holder), 2 immortal,
+ * 3 immortal and statically allocated (3.12+). 0 for anything else. */
+int heap_str_interned(struct heap *h, const struct heap_object *o);
+
 /* A short text about each object objs[0..n) of h, into out + k*cap: the
  * start of a str or bytes, the value of an int or float, the length of a
  * container and the first keys of a dict, a type's or function's name.

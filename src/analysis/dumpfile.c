@@ -15,9 +15,11 @@
 
 #include "pyheapscope/dumpfmt.h"
 #include "pyheapscope/refgraph.h"
+#include "jsonl_fast.h"
 
 #define MAX_LINE (1ull << 31)      /* one record: a list of 100 M items is ~2 GB */
 #define MAX_KINDS (1u << 24)
+#define SEEK_GAP (8u << 20)        /* dumpfile_records_at: read on rather than seek below this */
 #define GROUP_DICT_OF (1u << 31)   /* while reading: a dict of an instance of kind (low bits) */
 
 struct u64vec {
@@ -33,6 +35,7 @@ struct reader {
     uint64_t lineno;
     uint64_t pos, line_pos;     /* offset in the (uncompressed) text: next line, this line */
     json_tokener *tok;
+    struct jsonl_parser *fast;  /* object records; NULL: all through json-c */
     struct ref_graph *g;        /* dumpfile_read_graph: where objects and references go */
     size_t cap_nodes;
     struct u64vec refs;         /* the references' addresses, until they become node numbers */
@@ -48,7 +51,7 @@ static int next_line(struct reader *r, size_t *len)
     size_t n = 0;
     r->line_pos = r->pos;
     for (;;) {
-        if (r->cap - n < 2) {
+        if (r->cap - n < 2 + JSONL_PADDING) {
             size_t cap = r->cap ? r->cap * 2 : 1 << 16;
             char *nl = cap <= MAX_LINE ? realloc(r->line, cap) : NULL;
             if (!nl)
@@ -56,7 +59,9 @@ static int next_line(struct reader *r, size_t *len)
             r->line = nl;
             r->cap = cap;
         }
-        int room = r->cap - n > (1u << 30) ? 1 << 30 : (int)(r->cap - n);
+        /* JSONL_PADDING bytes stay free after the line for the fast parser */
+        size_t free_bytes = r->cap - n - JSONL_PADDING;
+        int room = free_bytes > (1u << 30) ? 1 << 30 : (int)free_bytes;
         if (!gzgets(r->gz, r->line + n, room)) {
             int zerr;
             gzerror(r->gz, &zerr);
@@ -164,6 +169,17 @@ static enum phs_status oom(struct phs_error *err)
     return phs_error_set(err, PHS_INTERNAL, ENOMEM, "out of memory while reading the dump");
 }
 
+/* Grow *arr to cap elements of elem bytes; 0, or -1 leaving it as it was. */
+static int grow(void *arr, size_t cap, size_t elem)
+{
+    void **p = arr;
+    void *n = realloc(*p, cap * elem);
+    if (!n)
+        return -1;
+    *p = n;
+    return 0;
+}
+
 /* Make room for one more node in every per-node array of the graph. */
 static int graph_room(struct reader *r)
 {
@@ -171,22 +187,9 @@ static int graph_room(struct reader *r)
     if (g->n + 1 < r->cap_nodes)
         return 0;
     size_t cap = r->cap_nodes ? 2 * r->cap_nodes : 1 << 16;
-    uint64_t *addr = realloc(g->addr, cap * sizeof *addr);
-    if (addr)
-        g->addr = addr;
-    uint64_t *size = realloc(g->size, cap * sizeof *size);
-    if (size)
-        g->size = size;
-    uint64_t *first = realloc(g->first, cap * sizeof *first);
-    if (first)
-        g->first = first;
-    uint64_t *line_at = realloc(g->line_at, cap * sizeof *line_at);
-    if (line_at)
-        g->line_at = line_at;
-    uint32_t *group = realloc(g->group, cap * sizeof *group);
-    if (group)
-        g->group = group;
-    if (!addr || !size || !first || !line_at || !group)
+    if (grow(&g->addr, cap, sizeof *g->addr) || grow(&g->size, cap, sizeof *g->size) ||
+        grow(&g->first, cap, sizeof *g->first) || grow(&g->line_at, cap, sizeof *g->line_at) ||
+        grow(&g->group, cap, sizeof *g->group))
         return -1;
     r->cap_nodes = cap;
     return 0;
@@ -237,16 +240,13 @@ static enum phs_status take_addresses(struct reader *r, json_object *o, const ch
     return PHS_OK;
 }
 
-static enum phs_status graph_add_object(struct reader *r, json_object *o, uint32_t group, uint64_t size,
+/* The node of one object; its references are appended by the caller. */
+static enum phs_status graph_add_object(struct reader *r, uint64_t addr, uint32_t group, uint64_t size,
                                         struct phs_error *err)
 {
     struct ref_graph *g = r->g;
-    json_object *a;
-    if (!json_object_object_get_ex(o, "a", &a) || !json_object_is_type(a, json_type_int))
-        return corrupt(r, err, "object record without an address");
     if (graph_room(r) != 0)
         return oom(err);
-    uint64_t addr = json_object_get_uint64(a);
     if (g->n && addr <= g->addr[g->n - 1])
         r->unsorted = 1;
     g->addr[g->n] = addr;
@@ -255,27 +255,65 @@ static enum phs_status graph_add_object(struct reader *r, json_object *o, uint32
     g->line_at[g->n] = r->line_pos;
     g->first[g->n] = r->refs.n;
     g->n++;
-    size_t count;
-    return take_addresses(r, o, "r", &r->refs, &count, err);
+    return PHS_OK;
+}
+
+/* Count one object record into its kind's tally (and the graph). */
+static enum phs_status add_fields(struct reader *r, const struct jsonl_object *f, struct heap *h,
+                                  struct phs_error *err)
+{
+    if (!f->has_k || !f->has_s || f->k >= h->ntypes || (f->has_o && f->o >= h->ntypes))
+        return corrupt(r, err, "object record without a declared kind or a size");
+    uint64_t extra = f->has_x ? f->x : 0;
+    struct heap_tally *t = f->has_o ? &h->types[f->o].dicts : &h->types[f->k].objects;
+    t->count++;
+    t->bytes += f->s;
+    t->extra += extra;
+    h->total.count++;
+    h->total.bytes += f->s;
+    h->total.extra += extra;
+    if (!r->g)
+        return PHS_OK;
+    if (!f->has_a)
+        return corrupt(r, err, "object record without an address");
+    return graph_add_object(r, f->a, f->has_o ? (uint32_t)(GROUP_DICT_OF | f->o) : (uint32_t)f->k, f->s, err);
+}
+
+/* An object record parsed by the fast path. */
+static enum phs_status add_fast_object(struct reader *r, const struct jsonl_object *f, struct heap *h,
+                                       struct phs_error *err)
+{
+    enum phs_status st = add_fields(r, f, h, err);
+    if (st != PHS_OK || !r->g || f->nr == 0)
+        return st;
+    if (vec_room(&r->refs, f->nr) != 0)
+        return oom(err);
+    memcpy(r->refs.v + r->refs.n, f->r, f->nr * sizeof *f->r);
+    r->refs.n += f->nr;
+    return PHS_OK;
 }
 
 static enum phs_status add_object(struct reader *r, json_object *o, struct heap *h, struct phs_error *err)
 {
-    int ok_k, ok_s, ok_x, ok_o;
-    uint64_t kind = get_u64(o, "k", &ok_k), size = get_u64(o, "s", &ok_s);
-    uint64_t extra = get_u64(o, "x", &ok_x), owner = get_u64(o, "o", &ok_o);
-    if (ok_k != 1 || ok_s != 1 || ok_x < 0 || ok_o < 0 || kind >= h->ntypes || (ok_o == 1 && owner >= h->ntypes))
-        return corrupt(r, err, "object record without a declared kind or a size");
-    struct heap_tally *t = ok_o == 1 ? &h->types[owner].dicts : &h->types[kind].objects;
-    t->count++;
-    t->bytes += size;
-    t->extra += extra;
-    h->total.count++;
-    h->total.bytes += size;
-    h->total.extra += extra;
-    if (r->g)
-        return graph_add_object(r, o, ok_o == 1 ? (uint32_t)(GROUP_DICT_OF | owner) : (uint32_t)kind, size, err);
-    return PHS_OK;
+    struct jsonl_object f = {0};
+    int ok_a, ok_k, ok_s, ok_x, ok_o;
+    f.a = get_u64(o, "a", &ok_a);
+    f.k = get_u64(o, "k", &ok_k);
+    f.s = get_u64(o, "s", &ok_s);
+    f.x = get_u64(o, "x", &ok_x);
+    f.o = get_u64(o, "o", &ok_o);
+    if (ok_a < 0 || ok_k < 0 || ok_s < 0 || ok_x < 0 || ok_o < 0)
+        return corrupt(r, err, "object record with a field that is not a number");
+    f.has_a = ok_a == 1;
+    f.has_k = ok_k == 1;
+    f.has_s = ok_s == 1;
+    f.has_x = ok_x == 1;
+    f.has_o = ok_o == 1;
+    enum phs_status st = add_fields(r, &f, h, err);
+    size_t count;
+    if (st == PHS_OK && r->g)
+        st = take_addresses(r, o, "r", &r->refs, &count, err);
+    return st;
 }
 
 /* A root record: its name, and the objects it holds (into the refs, as
@@ -286,6 +324,9 @@ static enum phs_status add_root(struct reader *r, json_object *o, struct phs_err
     const char *root = get_str(o, "root");
     if (!root)
         return corrupt(r, err, "root record without a name");
+    json_object *v;
+    if (strcmp(root, "interned") == 0 && !(json_object_object_get_ex(o, "immortal", &v) && json_object_get_boolean(v)))
+        return PHS_OK;     /* a mortal interned str is freed when nothing else holds it: not a root */
     size_t start = r->root_addrs.n, count;
     int frame = strcmp(root, "frame") == 0;
     enum phs_status st = take_addresses(r, o, frame ? "r" : "a", &r->root_addrs, &count, err);
@@ -479,7 +520,20 @@ static enum phs_status read_dump(const char *path, struct dump_header *hd, struc
     int end = 0;
     size_t len;
     int got;
+    r.fast = jsonl_parser_new();
     while (st == PHS_OK && (got = next_line(&r, &len)) > 0) {
+        if (r.fast && r.lineno > 1 && !end) {
+            struct jsonl_object fo;
+            int fr = jsonl_object_record(r.fast, r.line, len, &fo);
+            if (fr == 1) {
+                st = add_fast_object(&r, &fo, h, err);
+                continue;
+            }
+            if (fr == -2) {
+                st = oom(err);
+                break;
+            }
+        }
         json_tokener_reset(r.tok);
         json_object *o = json_tokener_parse_ex(r.tok, r.line, (int)len);
         enum json_tokener_error jerr = json_tokener_get_error(r.tok);
@@ -503,6 +557,7 @@ static enum phs_status read_dump(const char *path, struct dump_header *hd, struc
                            (unsigned long long)h->total.count);
     if (st == PHS_OK && g)
         st = graph_finish(&r, h->ntypes, err);
+    jsonl_parser_free(r.fast);
     if (r.tok)
         json_tokener_free(r.tok);
     gzclose(r.gz);
@@ -602,7 +657,18 @@ enum phs_status dumpfile_records_at(const char *path, const uint64_t *offsets, s
         st = oom(err);
     for (size_t k = 0; k < n && st == PHS_OK; k++) {
         uint64_t off = offsets[order[k]];
-        if (gzseek(r.gz, (z_off_t)off, SEEK_SET) < 0 || (r.pos = off, next_line(&r, &len)) <= 0) {
+        /* near records are reached by reading on (a seek throws the
+         * buffer away, and gzip seeks by decompressing anyway); far ones
+         * by seeking */
+        int got = 1;
+        if (off < r.pos || off - r.pos > SEEK_GAP) {
+            if (gzseek(r.gz, (z_off_t)off, SEEK_SET) < 0)
+                got = -1;
+            r.pos = off;
+        }
+        while (got > 0 && r.pos < off)
+            got = next_line(&r, &len);
+        if (got <= 0 || r.pos != off || next_line(&r, &len) <= 0) {
             st = phs_error_set(err, PHS_IO, 0, "%s changed since it was read (no record at offset %llu)", path,
                                (unsigned long long)off);
             break;

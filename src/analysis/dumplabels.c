@@ -66,6 +66,19 @@ static void label_of(const struct dump_record *rec, size_t i, char *out, uint64_
         snprintf(out, EDGE_LABEL_MAX, ".%s", l);        /* a C field, __dict__, __class__ */
 }
 
+struct ref_at {
+    uint64_t to;
+    size_t index;
+};
+
+static int by_to(const void *a, const void *b)
+{
+    const struct ref_at *x = a, *y = b;
+    if (x->to != y->to)
+        return x->to < y->to ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
 static void on_parent(size_t i, const struct dump_record *rec, void *arg)
 {
     struct label_job *job = arg;
@@ -79,15 +92,40 @@ static void on_parent(size_t i, const struct dump_record *rec, void *arg)
         else
             hi = mid;
     }
-    for (size_t k = lo; k < job->npairs && job->pairs[job->by_parent[k]].from == parent; k++) {
+    size_t end = lo;
+    while (end < job->npairs && job->pairs[job->by_parent[end]].from == parent)
+        end++;
+    /* many children of one container (a list of a million records): find
+     * each by bisection of its references sorted by address, not by a scan */
+    struct ref_at *sorted = NULL;
+    if (end - lo > 16 && rec->nrefs > 16 && (sorted = malloc(rec->nrefs * sizeof *sorted))) {
+        for (size_t e = 0; e < rec->nrefs; e++)
+            sorted[e] = (struct ref_at){rec->refs[e].to, e};
+        qsort(sorted, rec->nrefs, sizeof *sorted, by_to);
+    }
+    for (size_t k = lo; k < end; k++) {
         uint32_t p = job->by_parent[k];
         uint64_t to = job->g->addr[job->pairs[p].to];
+        if (sorted) {
+            size_t a = 0, b = rec->nrefs;
+            while (a < b) {
+                size_t mid = a + (b - a) / 2;
+                if (sorted[mid].to < to)
+                    a = mid + 1;
+                else
+                    b = mid;
+            }
+            if (a < rec->nrefs && sorted[a].to == to)
+                label_of(rec, sorted[a].index, job->labels[p], &job->keys[p]);
+            continue;
+        }
         for (size_t e = 0; e < rec->nrefs; e++)
             if (rec->refs[e].to == to) {
                 label_of(rec, e, job->labels[p], &job->keys[p]);
                 break;
             }
     }
+    free(sorted);
 }
 
 struct key_job {

@@ -219,6 +219,19 @@ static int bytes_value(struct walker *w, uint64_t addr, char *out, size_t cap, s
     return 1;
 }
 
+int heap_str_interned(struct heap *h, const struct heap_object *o)
+{
+    struct walker *w = h->walker;
+    if (!w || o->type >= h->ntypes)
+        return 0;
+    struct tinfo *t = types_get(w, h->types[o->type].addr, 0);
+    uint8_t state = 0;
+    if (!t || !t->valid || t->layout != LK_STR || !t->is_core ||
+        rd(w, o->addr + (uint64_t)WO(w, ASCII_STATE), &state, 1) != 0)
+        return 0;
+    return state & 3;          /* the interned bits, 3.7 to 3.15 alike */
+}
+
 int heap_value(struct heap *h, const struct heap_object *o, char *out, size_t cap, size_t max_chars,
                int *truncated)
 {

@@ -64,10 +64,17 @@ static FILE *open_output(const char *path, struct phs_error *err)
 
 /* ---- records ---- */
 
+struct addr_list {
+    uint64_t *v;
+    size_t n, cap;
+};
+
 struct dump {
     struct json j;
     struct heap *h;
     uint64_t objects, bytes, edges;
+    struct addr_list interned[2];   /* mortal, immortal */
+    int oom;
     char value[4 * VALUE_CHARS + 64];
 };
 
@@ -131,6 +138,25 @@ static void write_label(struct json *j, const struct heap_edge *e)
     json_string(j, NULL, label);
 }
 
+/* "r" and "e": the addresses referred to and how; "e" is left out when
+ * they are items [0], [1], ... in order, unless labels_always. */
+static void write_refs(struct json *j, const struct heap_edge *e, size_t n, int labels_always)
+{
+    int plain_items = !labels_always;
+    json_array_begin(j, "r");
+    for (size_t i = 0; i < n; i++) {
+        json_uint(j, NULL, e[i].to);
+        plain_items &= e[i].how == HEAP_EDGE_ITEM && e[i].index == i;
+    }
+    json_array_end(j);
+    if (!plain_items) {
+        json_array_begin(j, "e");
+        for (size_t i = 0; i < n; i++)
+            write_label(j, &e[i]);
+        json_array_end(j);
+    }
+}
+
 static int write_object(const struct heap_object *o, const struct heap_edge *e, size_t n, void *arg)
 {
     struct dump *d = arg;
@@ -149,27 +175,52 @@ static int write_object(const struct heap_object *o, const struct heap_edge *e, 
         if (truncated)
             json_bool(j, "vt", 1);
     }
-    if (n) {
-        int plain_items = 1;       /* items [0], [1], ... in order: no labels needed */
-        json_array_begin(j, "r");
-        for (size_t i = 0; i < n; i++) {
-            json_uint(j, NULL, e[i].to);
-            plain_items &= e[i].how == HEAP_EDGE_ITEM && e[i].index == i;
-        }
-        json_array_end(j);
-        if (!plain_items) {
-            json_array_begin(j, "e");
-            for (size_t i = 0; i < n; i++)
-                write_label(j, &e[i]);
-            json_array_end(j);
-        }
-    }
+    if (n)
+        write_refs(j, e, n, 0);
     json_object_end(j);
     json_end_line(j);
     d->objects++;
     d->bytes += o->size;
     d->edges += n;
+    int interned = heap_str_interned(d->h, o);
+    if (interned) {
+        struct addr_list *l = &d->interned[interned >= 2];
+        if (l->n == l->cap) {
+            size_t cap = l->cap ? 2 * l->cap : 4096;
+            uint64_t *v = realloc(l->v, cap * sizeof *v);
+            if (!v) {
+                d->oom = 1;
+                return 1;
+            }
+            l->v = v;
+            l->cap = cap;
+        }
+        l->v[l->n++] = o->addr;
+    }
     return ferror(j->f) != 0;
+}
+
+#define ROOT_BATCH 4096
+
+/* The interned strings, in batches: immortal ones are held by the
+ * interpreter for good; mortal ones go when nothing else holds them. */
+static void write_interned(struct dump *d)
+{
+    for (int immortal = 1; immortal >= 0; immortal--) {
+        const struct addr_list *l = &d->interned[immortal];
+        for (size_t at = 0; at < l->n; at += ROOT_BATCH) {
+            json_object_begin(&d->j, NULL);
+            json_string(&d->j, "type", "root");
+            json_string(&d->j, "root", "interned");
+            json_bool(&d->j, "immortal", immortal);
+            json_array_begin(&d->j, "a");
+            for (size_t i = at; i < l->n && i < at + ROOT_BATCH; i++)
+                json_uint(&d->j, NULL, l->v[i]);
+            json_array_end(&d->j);
+            json_object_end(&d->j);
+            json_end_line(&d->j);
+        }
+    }
 }
 
 static void write_root(const char *name, uint64_t addr, void *arg)
@@ -212,14 +263,7 @@ static int write_frame(const struct heap_frame *f, const struct heap_edge *e, si
     json_string(j, "function", f->function);
     json_string(j, "file", f->file);
     json_uint(j, "frame", f->addr);
-    json_array_begin(j, "r");
-    for (size_t i = 0; i < n; i++)
-        json_uint(j, NULL, e[i].to);
-    json_array_end(j);
-    json_array_begin(j, "e");
-    for (size_t i = 0; i < n; i++)
-        write_label(j, &e[i]);
-    json_array_end(j);
+    write_refs(j, e, n, 1);
     json_object_end(j);
     json_end_line(j);
     return ferror(j->f) != 0;
@@ -231,9 +275,10 @@ static enum phs_status write_dump(FILE *f, const struct py_process *p, struct he
     d->h = h;
     json_init(&d->j, f, 0);
     write_header(d, p, tm);
-    if (heap_each_edges(h, write_object, d) != 0)
+    if (heap_each_edges(h, write_object, d) != 0 || d->oom)
         return phs_error_set(err, PHS_INTERNAL, ENOMEM, "out of memory while writing the dump");
     heap_interpreter_roots(h, write_root, d);
+    write_interned(d);
     if (heap_thread_frames(h, write_frame, d) != 0)
         return phs_error_set(err, PHS_INTERNAL, ENOMEM, "out of memory while writing the dump");
     if (heap_unreferenced(h, write_unreferenced, d) != 0)
@@ -274,6 +319,8 @@ int cmd_dump(const struct cli_opts *o)
     }
     snapshot_free(snap);
     py_process_done(&p);
+    free(d.interned[0].v);
+    free(d.interned[1].v);
     if (st != PHS_OK)
         return cli_fail("dump", &err);
     if (strcmp(o->output, "-") != 0)

@@ -63,6 +63,18 @@ enum phs_status offline_load(const char *path, struct offline *off, struct phs_e
     if (st != PHS_OK)
         return st;
     st = name_groups(off, err);
+    off->root_of = malloc((off->g.n ? off->g.n : 1) * sizeof *off->root_of);
+    if (st == PHS_OK && !off->root_of)
+        st = phs_error_set(err, PHS_INTERNAL, ENOMEM, "out of memory");
+    if (st == PHS_OK) {
+        for (size_t v = 0; v < off->g.n; v++)
+            off->root_of[v] = REFGRAPH_NONE;
+        /* a named root says more than "unreferenced": those win */
+        for (int weak = 0; weak <= 1; weak++)
+            for (size_t i = 0; i < off->g.nroots; i++)
+                if (!off->g.roots[i].weak == !weak && off->root_of[off->g.roots[i].node] == REFGRAPH_NONE)
+                    off->root_of[off->g.roots[i].node] = (uint32_t)i;
+    }
     if (st != PHS_OK)
         offline_done(off);
     return st;
@@ -73,6 +85,7 @@ void offline_done(struct offline *off)
     for (size_t i = 0; i < off->nnames; i++)
         free(off->names[i]);
     free(off->names);
+    free(off->root_of);
     refgraph_free(&off->g);
     heap_done(&off->h);
     memset(off, 0, sizeof *off);
@@ -96,14 +109,9 @@ long offline_group(const struct offline *off, const char *name)
 
 const char *offline_root_name(const struct offline *off, uint32_t node)
 {
-    const char *found = NULL;
-    for (size_t i = 0; i < off->g.nroots; i++)
-        if (off->g.roots[i].node == node) {
-            found = off->g.root_names[off->g.roots[i].name];
-            if (strcmp(found, "unreferenced") != 0)
-                break;          /* a named root says more than "unreferenced" */
-        }
-    return found;
+    if (node >= off->g.n || off->root_of[node] == REFGRAPH_NONE)
+        return NULL;
+    return off->g.root_names[off->g.roots[off->root_of[node]].name];
 }
 
 int offline_parse_address(const char *s, uint64_t *out)

@@ -15,6 +15,7 @@ struct offline {
     struct ref_graph g;          /* g.group: an index into names */
     char **names;                /* "app.Order", "dict of app.Order", ... sorted */
     size_t nnames;
+    uint32_t *root_of;           /* per node: the root record naming it (a named one first), or NONE */
 };
 
 enum phs_status offline_load(const char *path, struct offline *off, struct phs_error *err);

@@ -87,7 +87,7 @@ def test_dump_records_match_the_target(spec, binary, make_target, tmp_path):
         assert any(objs[k].get("v") == "payload" for k, l in zip(d["r"], d["e"]) if l == "k")
     # roots: the interpreter's own, and what nothing refers to
     roots = [r for r in records if r.get("type") == "root"]
-    named = {r["root"]: r["a"] for r in roots if r["root"] not in ("unreferenced", "frame")}
+    named = {r["root"]: r["a"] for r in roots if r["root"] not in ("unreferenced", "frame", "interned")}
     assert named["sys.modules"] == facts["sys_modules_id"]
     assert named["builtins"] == facts["builtins_id"]
     # the main thread's frames, innermost first, each local named
@@ -98,6 +98,10 @@ def test_dump_records_match_the_target(spec, binary, make_target, tmp_path):
     if main[0]["e"] == ["frame"]:       # 3.7-3.10: the frame object holds the locals
         main = [objs[main[0]["r"][0]]]
     assert "local path" in main[0]["e"] and "local add" in main[0]["e"]
+    # interned strs: 'orders' is an identifier in the target's code
+    interned = {a: r["immortal"] for r in roots if r["root"] == "interned" for a in r["a"]}
+    assert facts["orders_key_id"] in interned and all(objs[a].get("v") is not None for a in interned)
+    assert interned[facts["orders_key_id"]] == (tuple(facts["version"]) >= (3, 12))
     unreferenced = [a for r in roots if r["root"] == "unreferenced" for a in r["a"]]
     assert unreferenced and all(a in objs for a in unreferenced)
     referenced = {ref for o in objs.values() for ref in o.get("r", ()) if ref != o["a"]}
