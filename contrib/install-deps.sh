@@ -19,5 +19,5 @@ apt-get install -y -qq --no-install-recommends \
     gcc g++ make pkg-config libc6-dev libelf-dev libdw-dev libncurses-dev libjson-c-dev zlib1g-dev \
     libsimdjson-dev \
     python3 python3-pytest python3.11 python3.11-dbg \
-    binutils util-linux patchelf gawk tmux ca-certificates python3-objgraph >/dev/null
+    binutils util-linux patchelf gawk tmux strace ca-certificates python3-objgraph >/dev/null
 echo "install-deps.sh: done"

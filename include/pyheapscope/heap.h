@@ -170,6 +170,10 @@ void heap_interpreter_roots(struct heap *h, void (*fn)(const char *name, uint64_
 int heap_value(struct heap *h, const struct heap_object *o, char *out, size_t cap, size_t max_chars,
                int *truncated);
 
+/* The length of a str (characters), bytes or bytearray (bytes), list,
+ * tuple, deque, dict or set (items); -1 for other objects. */
+int64_t heap_length(struct heap *h, const struct heap_object *o);
+
 /* Whether a str is interned: 0 no, 1 mortal (freed when nothing else
  * holds it; the interned table does not count as a holder), 2 immortal,
  * 3 immortal and statically allocated (3.12+). 0 for anything else. */

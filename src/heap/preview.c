@@ -219,6 +219,32 @@ static int bytes_value(struct walker *w, uint64_t addr, char *out, size_t cap, s
     return 1;
 }
 
+int64_t heap_length(struct heap *h, const struct heap_object *o)
+{
+    struct walker *w = h->walker;
+    if (!w || o->type >= h->ntypes)
+        return -1;
+    struct tinfo *t = types_get(w, h->types[o->type].addr, 0);
+    if (!t || !t->valid)
+        return -1;
+    int64_t n;
+    switch (t->layout) {
+    case LK_STR: n = (int64_t)field(w, o->addr, WO(w, ASCII_LENGTH)); break;
+    case LK_BYTES:
+    case LK_BYTEARRAY:
+    case LK_LIST:
+    case LK_TUPLE:
+    case LK_DEQUE: n = (int64_t)field(w, o->addr, WO(w, VAROBJECT_OB_SIZE)); break;
+    case LK_DICT:
+    case LK_DEFDICT:
+    case LK_ODICT: n = (int64_t)field(w, o->addr, WO(w, DICT_USED)); break;
+    /* PySetObject keeps fill, used, mask in a row in every version */
+    case LK_SET: n = (int64_t)field(w, o->addr, WO(w, SET_MASK) - 8); break;
+    default: return -1;
+    }
+    return n >= 0 && n < (1ll << 40) ? n : -1;
+}
+
 int heap_str_interned(struct heap *h, const struct heap_object *o)
 {
     struct walker *w = h->walker;

@@ -4,6 +4,8 @@
  * The pause covers the copy and nothing else (limits.md). */
 #include "pyheapscope/heap.h"
 
+#include <errno.h>
+
 #include <string.h>
 #include <time.h>
 
@@ -49,8 +51,8 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-enum phs_status heap_take(struct py_process *p, struct snapshot *snap, int nonblocking, struct heap *h,
-                          struct heap_timing *tm, struct phs_error *err)
+static enum phs_status take(struct py_process *p, struct snapshot *snap, int nonblocking, struct heap *h,
+                            struct heap_timing *tm, struct phs_error *err)
 {
     uint64_t t0 = monotonic_ns();
     memset(tm, 0, sizeof *tm);
@@ -118,5 +120,15 @@ enum phs_status heap_take(struct py_process *p, struct snapshot *snap, int nonbl
     p->mem = live;
     tm->walk_ns = h->stats.walk_ns;
     tm->total_ns = monotonic_ns() - t0;
+    return st;
+}
+
+enum phs_status heap_take(struct py_process *p, struct snapshot *snap, int nonblocking, struct heap *h,
+                          struct heap_timing *tm, struct phs_error *err)
+{
+    enum phs_status st = take(p, snap, nonblocking, h, tm, err);
+    /* It was there when we attached: gone now means it exited meanwhile. */
+    if (st == PHS_NO_PROCESS)
+        st = phs_error_set(err, PHS_EXITED, ESRCH, "process %d exited while being read", (int)p->pid);
     return st;
 }

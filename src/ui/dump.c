@@ -169,6 +169,9 @@ static int write_object(const struct heap_object *o, const struct heap_edge *e, 
         json_uint(j, "x", o->extra);
     if (o->owner)
         json_uint(j, "o", o->owner - 1);
+    int64_t len = heap_length(d->h, o);
+    if (len >= 0)
+        json_uint(j, "n", (uint64_t)len);
     int truncated;
     if (heap_value(d->h, o, d->value, sizeof d->value, VALUE_CHARS, &truncated)) {
         json_string(j, "v", d->value);

@@ -71,15 +71,20 @@ def debian_python(version):
 
 
 def interpreter_params():
-    """pytest params (id, getter) for every supported interpreter we may find."""
+    """pytest params (id, getter) for every supported interpreter we may find.
+    PYHEAPSCOPE_TEST_ONLY (comma-separated ids, e.g. pyenv-3.7,debian-3.11)
+    keeps those and skips the others, visibly: the sanitizer run in CI
+    takes a spread of versions (make sanitize-full takes all)."""
+    specs = [(("pyenv", "3.%d" % minor), "pyenv-3.%d" % minor) for minor in range(7, 14)]
+    specs.append((("system", "/usr/bin/python3.11"), "debian-3.11"))
+    specs += [(("debian", mm), "debian-unstable-" + mm) for mm in ("3.13", "3.14", "3.15")]
+    only = [x for x in os.environ.get("PYHEAPSCOPE_TEST_ONLY", "").split(",") if x]
     params = []
-    pyenv = pyenv_interpreters()
-    for minor in range(7, 14):
-        mm = "3.%d" % minor
-        params.append(pytest.param(("pyenv", mm), id="pyenv-" + mm))
-    params.append(pytest.param(("system", "/usr/bin/python3.11"), id="debian-3.11"))
-    for mm in ("3.13", "3.14", "3.15"):
-        params.append(pytest.param(("debian", mm), id="debian-unstable-" + mm))
+    for spec, ident in specs:
+        marks = ()
+        if only and ident not in only:
+            marks = pytest.mark.skip(reason="%s not in PYHEAPSCOPE_TEST_ONLY" % ident)
+        params.append(pytest.param(spec, id=ident, marks=marks))
     return params
 
 

@@ -78,6 +78,7 @@ def test_dump_records_match_the_target(spec, binary, make_target, tmp_path):
     assert value_of_key(objs, cache, facts["orders_key_id"]) == facts["orders_id"]
     assert objs[facts["orders_key_id"]]["v"] == "orders"
     orders = objs[facts["orders_id"]]
+    assert (orders["n"], cache["n"], objs[facts["orders_key_id"]]["n"]) == (1000, 1, 6)
     assert orders["r"][:10] == facts["first_ids"] and "e" not in orders    # items by index
     # an instance's attributes are named (inline values, or its __dict__'s keys)
     inst = objs[facts["first_ids"][0]]

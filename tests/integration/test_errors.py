@@ -137,7 +137,7 @@ def proc_state(pid):
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
 def test_signal_while_paused_releases_target(binary, make_target, sig, command):
     target = make_target(resolve_interpreter(("pyenv", "3.12")), args=("3",))
     tool = subprocess.Popen([BINARY, command, str(target.pid)], stdout=subprocess.DEVNULL,
