@@ -32,7 +32,7 @@ TABLES  := $(sort $(wildcard symbols/*.txt))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_CXX_SRC:%.cc=$(BUILD)/%.o) $(BUILD)/tables.o
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
-.PHONY: all test unit-test integration-test sanitize sanitize-full check deps demo clean install bench
+.PHONY: all test unit-test integration-test sanitize sanitize-full stress valgrind check deps demo clean install bench
 all: pyheapscope
 
 pyheapscope: $(BUILD)/pyheapscope
@@ -88,12 +88,24 @@ demo: pyheapscope
 # run (sanitize) takes a spread of interpreters, oldest to newest, stripped
 # and not; sanitize-full takes every one.
 SANITIZE_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-SANITIZE_ONLY  := pyenv-3.7,pyenv-3.10,pyenv-3.12,debian-3.11,debian-unstable-3.14,debian-unstable-3.15
+SANITIZE_ONLY  := pyenv-3.7,pyenv-3.12,debian-3.11,debian-unstable-3.15
 sanitize:
 	PYHEAPSCOPE_TEST_ONLY=$(SANITIZE_ONLY) PYHEAPSCOPE_TEST_SCALE=0.1 PYHEAPSCOPE_THREADS=2 $(MAKE) BUILD=build-asan CFLAGS="$(SANITIZE_FLAGS)" test
 
 sanitize-full:
 	PYHEAPSCOPE_TEST_SCALE=0.1 PYHEAPSCOPE_THREADS=2 $(MAKE) BUILD=build-asan CFLAGS="$(SANITIZE_FLAGS)" test
+
+# The longer variants of the robustness tests (issue 7): 200 + 200
+# snapshots of a churning target.
+stress: $(BUILD)/pyheapscope
+	PYHEAPSCOPE_CHURN_SNAPSHOTS=200 PYHEAPSCOPE=$(abspath $(BUILD)/pyheapscope) $(PYTEST) -q -rs tests/integration/test_summary.py -k churning
+
+# The dump, paths/retained and info tests on pyenv 3.12 with pyheapscope
+# under valgrind (memcheck): any error fails the command, so the test.
+valgrind: $(BUILD)/pyheapscope
+	PYHEAPSCOPE_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
+	PYHEAPSCOPE_TEST_ONLY=pyenv-3.12 PYHEAPSCOPE=$(abspath $(BUILD)/pyheapscope) \
+	$(PYTEST) -q -rs tests/integration/test_info.py tests/integration/test_dump.py tests/integration/test_paths.py
 
 install: pyheapscope
 	install -D -m 755 pyheapscope $(DESTDIR)/usr/local/bin/pyheapscope

@@ -158,10 +158,12 @@ int heap_thread_frames(struct heap *h,
                        int (*fn)(const struct heap_frame *f, const struct heap_edge *e, size_t n, void *arg),
                        void *arg);
 
-/* The interpreter's own roots: per interpreter, its sys.modules dict, its
- * sys module's dict and its builtins dict. fn gets a name ("sys.modules",
- * "sys", "builtins") and the object's address (counted by the walk). */
-void heap_interpreter_roots(struct heap *h, void (*fn)(const char *name, uint64_t addr, void *arg), void *arg);
+/* The interpreter's own roots: per interpreter, its sys.modules dict
+ * (root "sys.modules"), its sys module's dict ("sys"), its builtins dict
+ * ("builtins"), and the dict of each module in sys.modules (root "module",
+ * name its key there). Only objects the walk counted are reported. */
+void heap_interpreter_roots(struct heap *h, void (*fn)(const char *root, const char *name, uint64_t addr, void *arg),
+                            void *arg);
 
 /* The value of a str, bytes, int or float object, for a dump: str as
  * UTF-8, bytes with non-printable bytes as \xNN, int and float in decimal;

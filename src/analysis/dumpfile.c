@@ -343,6 +343,9 @@ static enum phs_status add_root(struct reader *r, json_object *o, struct phs_err
         const char *fn = get_str(o, "function"), *file = get_str(o, "file");
         snprintf(name, sizeof name, "thread %llu, frame %llu: %s (%s)", (unsigned long long)thread,
                  (unsigned long long)depth, fn ? fn : "?", file ? file : "?");
+    } else if (strcmp(root, "module") == 0) {
+        const char *module = get_str(o, "name");
+        snprintf(name, sizeof name, "module %s", module ? module : "?");
     } else
         snprintf(name, sizeof name, "%s", root);
     if (g->nroots + count > r->cap_roots) {

@@ -239,7 +239,28 @@ int heap_unreferenced(struct heap *h, int (*fn)(const uint64_t *addrs, size_t n,
     return 0;
 }
 
-void heap_interpreter_roots(struct heap *h, void (*fn)(const char *name, uint64_t addr, void *arg), void *arg)
+struct module_roots {
+    struct walker *w;
+    void (*fn)(const char *root, const char *name, uint64_t addr, void *arg);
+    void *arg;
+};
+
+/* One entry of sys.modules: a module's dict is a root of its own. */
+static void module_root(const char *name, uint64_t module, void *arg)
+{
+    struct module_roots *mr = arg;
+    struct walker *w = mr->w;
+    uint64_t type = field(w, module, WO(w, OBJECT_TYPE));
+    struct tinfo *t = type ? types_get(w, type, 0) : NULL;
+    if (!t || !t->valid || t->layout != LK_MODULE)
+        return;
+    uint64_t dict = field(w, module, WO(w, MODULE_DICT));
+    if (dict && counted_object(w, dict))
+        mr->fn("module", name, dict, mr->arg);
+}
+
+void heap_interpreter_roots(struct heap *h, void (*fn)(const char *root, const char *name, uint64_t addr, void *arg),
+                            void *arg)
 {
     static const struct { enum offsets_field f; const char *name; } roots[] = {
         {OFF_INTERP_MODULES, "sys.modules"}, {OFF_INTERP_SYSDICT, "sys"}, {OFF_INTERP_BUILTINS, "builtins"},
@@ -252,8 +273,12 @@ void heap_interpreter_roots(struct heap *h, void (*fn)(const char *name, uint64_
         for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
             uint64_t a = field(w, interp, w->o[roots[i].f]);
             if (a && counted_object(w, a))
-                fn(roots[i].name, a, arg);
+                fn(roots[i].name, NULL, a, arg);
         }
+        uint64_t modules = field(w, interp, WO(w, INTERP_MODULES));
+        struct module_roots mr = {w, fn, arg};
+        if (modules && counted_object(w, modules))
+            dict_each_str(w, modules, 1u << 20, module_root, &mr);
         interp = field(w, interp, WO(w, INTERP_NEXT));
     }
 }

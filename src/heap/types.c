@@ -169,6 +169,21 @@ uint64_t dict_get_str(struct walker *w, uint64_t dict_addr, const char *key)
     return 0;
 }
 
+void dict_each_str(struct walker *w, uint64_t dict_addr, size_t max,
+                   void (*fn)(const char *key, uint64_t value, void *arg), void *arg)
+{
+    struct dict_shape s;
+    if (dict_shape(w, field(w, dict_addr, WO(w, DICT_KEYS)), field(w, dict_addr, WO(w, DICT_VALUES)), &s) != 0)
+        return;
+    char buf[MAX_NAME];
+    for (int64_t i = 0; i < s.nentries && (size_t)i < max; i++) {
+        uint64_t k = field(w, s.entries + (uint64_t)i * s.esize, (int64_t)s.koff);
+        uint64_t v = s.values ? field(w, s.values, 8 * i) : field(w, s.entries + (uint64_t)i * s.esize, (int64_t)s.voff);
+        if (k && v && str_utf8(w, k, buf, sizeof buf) >= 0)
+            fn(buf, v, arg);
+    }
+}
+
 /* ---- the registry ---- */
 
 /* The registry's index is an addr_map from a type address to 1 + its

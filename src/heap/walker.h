@@ -270,6 +270,10 @@ struct tinfo *types_get(struct walker *w, uint64_t addr, int depth);
 /* Read a str object as UTF-8 into out (truncated, always terminated).
  * Returns the length written, or -1 if addr is not a readable str. */
 int str_utf8(struct walker *w, uint64_t addr, char *out, size_t cap);
+/* Call fn for each of the first max entries of the dict at dict_addr
+ * whose key is a str (and value not NULL). */
+void dict_each_str(struct walker *w, uint64_t dict_addr, size_t max,
+                   void (*fn)(const char *key, uint64_t value, void *arg), void *arg);
 /* The value for the str key `key` in the dict at dict_addr, or 0. */
 uint64_t dict_get_str(struct walker *w, uint64_t dict_addr, const char *key);
 

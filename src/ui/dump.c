@@ -226,12 +226,14 @@ static void write_interned(struct dump *d)
     }
 }
 
-static void write_root(const char *name, uint64_t addr, void *arg)
+static void write_root(const char *root, const char *name, uint64_t addr, void *arg)
 {
     struct dump *d = arg;
     json_object_begin(&d->j, NULL);
     json_string(&d->j, "type", "root");
-    json_string(&d->j, "root", name);
+    json_string(&d->j, "root", root);
+    if (name)
+        json_string(&d->j, "name", name);
     json_uint(&d->j, "a", addr);
     json_object_end(&d->j);
     json_end_line(&d->j);

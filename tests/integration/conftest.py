@@ -153,15 +153,29 @@ def make_target(tmp_path):
         t.kill()
 
 
+# PYHEAPSCOPE_WRAPPER runs the tool under another program (make valgrind).
+WRAPPER = os.environ.get("PYHEAPSCOPE_WRAPPER", "").split()
+
+
 def run_tool(*args, env=None, timeout=120):
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
-    return subprocess.run([BINARY] + [str(a) for a in args], capture_output=True, text=True,
-                          timeout=timeout, env=full_env)
+    return subprocess.run(WRAPPER + [BINARY] + [str(a) for a in args], capture_output=True, text=True,
+                          timeout=timeout * (10 if WRAPPER else 1), env=full_env)
 
 
 def run_json(*args, env=None):
     r = run_tool(*args, "--json", env=env)
     assert r.returncode == 0, "pyheapscope %s failed (%d): %s" % (" ".join(map(str, args)), r.returncode, r.stderr)
     return json.loads(r.stdout)
+
+
+def wait_facts(path, timeout=30):
+    """The JSON a target writes (atomically) to path, once it is there."""
+    deadline = time.time() + timeout
+    while not os.path.exists(path):
+        assert time.time() < deadline, "target wrote no facts to %s" % path
+        time.sleep(0.05)
+    with open(path) as f:
+        return json.load(f)

@@ -7,11 +7,10 @@ import gzip
 import json
 import os
 import signal
-import time
 
 import pytest
 
-from conftest import interpreter_params, resolve_interpreter, run_json, run_tool
+from conftest import interpreter_params, resolve_interpreter, run_json, run_tool, wait_facts
 
 FORMAT_VERSION = 2
 
@@ -40,15 +39,6 @@ def value_of_key(objs, dict_rec, key_id):
             assert labels[i + 1] == "v"
             return refs[i + 1]
     raise AssertionError("key %#x not in the dict's references" % key_id)
-
-
-def wait_facts(path, timeout=30):
-    deadline = time.time() + timeout
-    while not os.path.exists(path):
-        assert time.time() < deadline, "target wrote no facts to %s" % path
-        time.sleep(0.05)
-    with open(path) as f:
-        return json.load(f)
 
 
 @pytest.mark.parametrize("spec", interpreter_params())
@@ -88,7 +78,9 @@ def test_dump_records_match_the_target(spec, binary, make_target, tmp_path):
         assert any(objs[k].get("v") == "payload" for k, l in zip(d["r"], d["e"]) if l == "k")
     # roots: the interpreter's own, and what nothing refers to
     roots = [r for r in records if r.get("type") == "root"]
-    named = {r["root"]: r["a"] for r in roots if r["root"] not in ("unreferenced", "frame", "interned")}
+    named = {r["root"]: r["a"] for r in roots if r["root"] not in ("unreferenced", "frame", "interned", "module")}
+    modules = {r["name"]: r["a"] for r in roots if r["root"] == "module"}
+    assert modules["__main__"] == facts["main_dict_id"] and "sys" in modules and "app" in modules
     assert named["sys.modules"] == facts["sys_modules_id"]
     assert named["builtins"] == facts["builtins_id"]
     # the main thread's frames, innermost first, each local named
