@@ -67,6 +67,7 @@ static int next_line(struct reader *r, size_t *len)
             gzerror(r->gz, &zerr);
             if (zerr != Z_OK && zerr != Z_BUF_ERROR)
                 return -1;
+            memset(r->line + n, 0, JSONL_PADDING);
             *len = n;
             return n ? 1 : 0;
         }
@@ -75,6 +76,9 @@ static int next_line(struct reader *r, size_t *len)
         r->pos += got;
         if (n && r->line[n - 1] == '\n') {
             r->line[--n] = '\0';
+            /* simdjson reads the padding ahead of its checks: give it
+             * defined bytes (valgrind saw branches on stale ones) */
+            memset(r->line + n, 0, JSONL_PADDING);
             *len = n;
             r->lineno++;
             return 1;
