@@ -38,7 +38,7 @@ static void usage(FILE *f)
 "                        and for the largest objects; with ADDRESS, that\n"
 "                        object and the chain of objects keeping it alive\n"
 "  paths FILE ADDRESS    why is it alive: the shortest chains of references\n"
-"                        from a root (sys.modules, a thread's frame, ...),\n"
+"                        from a root (a module, a thread's frame, ...),\n"
 "                        each step saying how it refers (['orders'], [17],\n"
 "                        .items, local buf)\n"
 "  paths FILE --kind KIND  the same for every instance of KIND, grouped by\n"
