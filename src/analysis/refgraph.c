@@ -110,18 +110,25 @@ struct lt {
     uint32_t count;          /* vertices numbered so far */
 };
 
+/* Number v next in preorder, reached from parent, and push it. */
+static void lt_visit(struct lt *t, const struct ref_graph *g, uint32_t v, uint32_t parent, size_t *top,
+                     uint8_t *mark)
+{
+    t->parent[v] = parent;
+    t->semi[v] = ++t->count;
+    t->vertex[t->count] = v;
+    t->label[v] = v;
+    t->cursor[v] = g->first[v];
+    t->stack[(*top)++] = v;
+    if (mark)
+        mark[v] = 1;
+}
+
 /* Depth-first from s (a child of the virtual root), numbering in preorder. */
 static void lt_dfs(struct lt *t, const struct ref_graph *g, uint32_t s, uint32_t root, uint8_t *mark)
 {
     size_t top = 0;
-    t->parent[s] = root;
-    t->semi[s] = ++t->count;
-    t->vertex[t->count] = s;
-    t->label[s] = s;
-    t->cursor[s] = g->first[s];
-    t->stack[top++] = s;
-    if (mark)
-        mark[s] = 1;
+    lt_visit(t, g, s, root, &top, mark);
     while (top) {
         uint32_t v = t->stack[top - 1];
         if (t->cursor[v] == g->first[v + 1]) {
@@ -129,16 +136,8 @@ static void lt_dfs(struct lt *t, const struct ref_graph *g, uint32_t s, uint32_t
             continue;
         }
         uint32_t w = g->to[t->cursor[v]++];
-        if (t->semi[w])
-            continue;
-        t->parent[w] = v;
-        t->semi[w] = ++t->count;
-        t->vertex[t->count] = w;
-        t->label[w] = w;
-        t->cursor[w] = g->first[w];
-        t->stack[top++] = w;
-        if (mark)
-            mark[w] = 1;
+        if (!t->semi[w])
+            lt_visit(t, g, w, v, &top, mark);
     }
 }
 
