@@ -601,13 +601,12 @@ void each_thread_frame(struct walker *w, void (*fn)(struct walker *w, const stru
             if (HAS(w, TSTATE_NATIVE_THREAD_ID))
                 tf.native_thread_id = (int64_t)field(w, ts, WO(w, TSTATE_NATIVE_THREAD_ID));
             uint64_t f = thread_current_frame(w, ts);
-            for (unsigned depth = 0; f && !(f & 7) && depth < MAX_THREAD_FRAMES; depth++) {
+            for (unsigned steps = 0; f && !(f & 7) && steps < MAX_THREAD_FRAMES; steps++) {
                 tf.frame = f;
-                tf.depth = tf.shown;
                 if (frames_are_objects(w)) {
                     tf.code = field(w, f, WO(w, FRAME_CODE));
                     fn(w, &tf, arg);
-                    tf.shown++;
+                    tf.depth++;
                     f = field(w, f, WO(w, FRAME_BACK));
                     continue;
                 }
@@ -618,7 +617,7 @@ void each_thread_frame(struct walker *w, void (*fn)(struct walker *w, const stru
                 if (owner <= 2) {
                     tf.code = stackref(w, field(w, f, WO(w, IFRAME_CODE)));
                     fn(w, &tf, arg);
-                    tf.shown++;
+                    tf.depth++;
                 }
                 f = field(w, f, WO(w, IFRAME_PREVIOUS));
             }

@@ -95,16 +95,24 @@ static void dict_preview(struct walker *w, uint64_t addr, char *out, size_t cap)
 }
 
 /* One object's line. */
+/* The registry entry of o's type, or NULL if there is none to decode by. */
+static struct tinfo *object_tinfo(struct heap *h, const struct heap_object *o)
+{
+    struct walker *w = h->walker;
+    if (!w || o->type >= h->ntypes)
+        return NULL;
+    struct tinfo *t = types_get(w, h->types[o->type].addr, 0);
+    return t && t->valid ? t : NULL;
+}
+
 static void preview_one(struct walker *w, struct heap *h, const struct heap_object *o, char *out, size_t cap)
 {
     out[0] = '\0';
-    if (o->type >= h->ntypes)
+    struct tinfo *t = object_tinfo(h, o);
+    if (!t)
         return;
     uint64_t addr = o->addr;
-    struct tinfo *t = types_get(w, h->types[o->type].addr, 0);
     const char *name = h->types[o->type].name;
-    if (!t || !t->valid)
-        return;
     switch (t->layout) {
     case LK_STR:
         str_preview(w, addr, out, cap);
@@ -222,10 +230,8 @@ static int bytes_value(struct walker *w, uint64_t addr, char *out, size_t cap, s
 int64_t heap_length(struct heap *h, const struct heap_object *o)
 {
     struct walker *w = h->walker;
-    if (!w || o->type >= h->ntypes)
-        return -1;
-    struct tinfo *t = types_get(w, h->types[o->type].addr, 0);
-    if (!t || !t->valid)
+    struct tinfo *t = object_tinfo(h, o);
+    if (!t)
         return -1;
     int64_t n;
     switch (t->layout) {
@@ -248,11 +254,9 @@ int64_t heap_length(struct heap *h, const struct heap_object *o)
 int heap_str_interned(struct heap *h, const struct heap_object *o)
 {
     struct walker *w = h->walker;
-    if (!w || o->type >= h->ntypes)
-        return 0;
-    struct tinfo *t = types_get(w, h->types[o->type].addr, 0);
+    struct tinfo *t = object_tinfo(h, o);
     uint8_t state = 0;
-    if (!t || !t->valid || t->layout != LK_STR || !t->is_core ||
+    if (!t || t->layout != LK_STR || !t->is_core ||
         rd(w, o->addr + (uint64_t)WO(w, ASCII_STATE), &state, 1) != 0)
         return 0;
     return state & 3;          /* the interned bits, 3.7 to 3.15 alike */
@@ -263,12 +267,10 @@ int heap_value(struct heap *h, const struct heap_object *o, char *out, size_t ca
 {
     struct walker *w = h->walker;
     *truncated = 0;
-    if (!w || !cap || o->type >= h->ntypes)
+    struct tinfo *t = cap ? object_tinfo(h, o) : NULL;
+    if (!t)
         return 0;
     out[0] = '\0';
-    struct tinfo *t = types_get(w, h->types[o->type].addr, 0);
-    if (!t || !t->valid)
-        return 0;
     switch (t->layout) {
     case LK_STR: {
         int64_t length = (int64_t)field(w, o->addr, WO(w, ASCII_LENGTH));

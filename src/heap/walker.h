@@ -293,8 +293,7 @@ int dict_shape(struct walker *w, uint64_t keys, uint64_t values, struct dict_sha
 struct thread_frame {
     uint64_t tstate, thread_id;
     int64_t native_thread_id;      /* -1 where absent */
-    unsigned depth;                /* 0: the innermost, running frame */
-    unsigned shown;                /* private: frames counted so far */
+    unsigned depth;                /* 0: the innermost, running frame (shims not counted) */
     uint64_t frame;                /* the frame object (<= 3.10) or interpreter frame (3.11+) */
     uint64_t code;
 };
