@@ -420,11 +420,10 @@ static enum phs_status one_record(struct reader *r, json_object *o, struct dump_
 
 /* ---- the graph, once every record is read ---- */
 
-static const uint64_t *sort_addrs;
-
-static int by_addr(const void *a, const void *b)
+static int by_addr(const void *a, const void *b, void *arg)
 {
-    uint64_t x = sort_addrs[*(const uint32_t *)a], y = sort_addrs[*(const uint32_t *)b];
+    const uint64_t *addrs = arg;
+    uint64_t x = addrs[*(const uint32_t *)a], y = addrs[*(const uint32_t *)b];
     return x < y ? -1 : x > y;
 }
 
@@ -444,8 +443,7 @@ static int graph_sort(struct reader *r)
         goto out;
     for (size_t i = 0; i < n; i++)
         perm[i] = (uint32_t)i;
-    sort_addrs = g->addr;
-    qsort(perm, n, sizeof *perm, by_addr);
+    qsort_r(perm, n, sizeof *perm, by_addr, g->addr);
     uint64_t pos = 0;
     for (size_t k = 0; k < n; k++) {
         uint32_t v = perm[k];

@@ -4,6 +4,7 @@
  * than the graph); they are read again from the records of the objects
  * that refer, and the key objects named by dict values once more for
  * their text. Analysis layer: reads the file, never a process. */
+#define _GNU_SOURCE                /* qsort_r */
 #include "pyheapscope/dumplabels.h"
 
 #include <errno.h>
@@ -34,11 +35,10 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static const struct edge_pair *sort_pairs;
-
-static int by_parent(const void *a, const void *b)
+static int by_parent(const void *a, const void *b, void *arg)
 {
-    uint32_t x = sort_pairs[*(const uint32_t *)a].from, y = sort_pairs[*(const uint32_t *)b].from;
+    const struct edge_pair *pairs = arg;
+    uint32_t x = pairs[*(const uint32_t *)a].from, y = pairs[*(const uint32_t *)b].from;
     return x < y ? -1 : x > y;
 }
 
@@ -210,8 +210,7 @@ enum phs_status dumpfile_edge_labels(const char *path, struct ref_graph *g, cons
             snprintf(labels[p], EDGE_LABEL_MAX, "(a reference)");
             parents[p] = pairs[p].from;
         }
-        sort_pairs = pairs;
-        qsort(order, npairs, sizeof *order, by_parent);
+        qsort_r(order, npairs, sizeof *order, by_parent, (void *)pairs);
         qsort(parents, npairs, sizeof *parents, cmp_u32);
         for (size_t p = 0; p < npairs; p++)
             if (nparents == 0 || parents[nparents - 1] != parents[p])

@@ -96,10 +96,11 @@ static enum phs_status compute(struct retained_run *run, size_t ntop, struct phs
         pick_top(run);
         uint64_t *offsets = malloc((run->ntop ? run->ntop : 1) * sizeof *offsets);
         if (!offsets)
-            return phs_error_set(err, PHS_INTERNAL, ENOMEM, "out of memory");
-        for (size_t i = 0; i < run->ntop; i++)
+            st = phs_error_set(err, PHS_INTERNAL, ENOMEM, "out of memory");
+        for (size_t i = 0; offsets && i < run->ntop; i++)
             offsets[i] = g->line_at[run->top[i]];
-        st = dumpfile_records_at(run->off.path, offsets, run->ntop, on_value, run, err);
+        if (offsets)
+            st = dumpfile_records_at(run->off.path, offsets, run->ntop, on_value, run, err);
         free(offsets);
     }
     free(by_group);
