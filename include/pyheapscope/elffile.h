@@ -34,6 +34,12 @@ enum phs_status elf_file_open(pid_t pid, const struct maps *maps, const char *pa
  * later ones cost a hash probe. */
 int elf_file_symbol(struct elf_file *ef, const char *name, uint64_t *addr, uint64_t *size);
 
+/* An elf_file with no file behind it that knows only the given symbols
+ * (run-time addresses, bias 0): a process replayed from a recording
+ * (tests/fuzz). Copies the names. PHS_INTERNAL on out-of-memory. */
+enum phs_status elf_file_from_symbols(struct elf_file *ef, const char *const *names, const uint64_t *addrs,
+                                      size_t n, struct phs_error *err);
+
 /* Close and release; safe on a zeroed or already closed struct. */
 void elf_file_close(struct elf_file *ef);
 

@@ -188,6 +188,11 @@ int heap_str_interned(struct heap *h, const struct heap_object *o);
  * left out. */
 void heap_previews(struct heap *h, const struct heap_object *objs, size_t n, char *out, size_t cap);
 
+/* The ELF symbols the walk looks up in p->elf (besides PyType_Type, which
+ * p holds), into names[0..cap); returns how many. A recording of a process
+ * (tests/fuzz) keeps their addresses. Cannot fail. */
+size_t heap_symbols_used(const char **names, size_t cap);
+
 /* ---- taking a snapshot and walking it (take.c) ---- */
 
 struct heap_timing {

@@ -75,6 +75,18 @@ static const struct {
 };
 #define NKNOWN (sizeof known_types / sizeof known_types[0])
 
+size_t heap_symbols_used(const char **names, size_t cap)
+{
+    size_t n = 0;
+    static const char *const more[] = {"_PySet_Dummy"};   /* PyDict_Type is a known type */
+    for (size_t i = 0; i < NKNOWN; i++)
+        if (known_types[i].symbol && n < cap)
+            names[n++] = known_types[i].symbol;
+    for (size_t i = 0; i < sizeof more / sizeof more[0] && n < cap; i++)
+        names[n++] = more[i];
+    return n;
+}
+
 void types_init(struct walker *w)
 {
     w->sh->ncore = 0;

@@ -122,6 +122,7 @@ struct elf_symbol {
 struct elf_symbols {
     struct elf_symbol *slots;  /* open addressing; name NULL = empty */
     size_t mask;
+    char *names;               /* the names' text when they are not the file's (elf_file_from_symbols) */
 };
 
 static size_t name_hash(const char *s)
@@ -171,25 +172,70 @@ static void index_table(Elf *elf, Elf64_Word type, struct elf_symbols *ix)
     }
 }
 
-static struct elf_symbols *build_index(Elf *elf)
+static struct elf_symbols *index_new(size_t n)
 {
-    size_t n = count_symbols(elf), slots = 64;
+    size_t slots = 64;
     while (slots < 2 * n + 2)
         slots *= 2;
-    struct elf_symbols *ix = malloc(sizeof *ix);
+    struct elf_symbols *ix = calloc(1, sizeof *ix);
     if (!ix || !(ix->slots = calloc(slots, sizeof *ix->slots))) {
         free(ix);
         return NULL;
     }
     ix->mask = slots - 1;
+    return ix;
+}
+
+static void index_free(struct elf_symbols *ix)
+{
+    if (ix) {
+        free(ix->slots);
+        free(ix->names);
+        free(ix);
+    }
+}
+
+static struct elf_symbols *build_index(Elf *elf)
+{
+    struct elf_symbols *ix = index_new(count_symbols(elf));
+    if (!ix)
+        return NULL;
     index_table(elf, SHT_SYMTAB, ix);
     index_table(elf, SHT_DYNSYM, ix);
     return ix;
 }
 
+enum phs_status elf_file_from_symbols(struct elf_file *ef, const char *const *names, const uint64_t *addrs,
+                                      size_t n, struct phs_error *err)
+{
+    memset(ef, 0, sizeof *ef);
+    ef->fd = -1;
+    size_t text = 0;
+    for (size_t i = 0; i < n; i++)
+        text += strlen(names[i]) + 1;
+    struct elf_symbols *ix = index_new(n);
+    if (!ix || !(ix->names = malloc(text ? text : 1))) {
+        index_free(ix);
+        return phs_error_set(err, PHS_INTERNAL, ENOMEM, "out of memory");
+    }
+    char *at = ix->names;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(names[i]) + 1;
+        memcpy(at, names[i], len);
+        size_t j = name_hash(at) & ix->mask;
+        while (ix->slots[j].name && strcmp(ix->slots[j].name, at) != 0)
+            j = (j + 1) & ix->mask;
+        if (!ix->slots[j].name)
+            ix->slots[j] = (struct elf_symbol){at, addrs[i], 0};
+        at += len;
+    }
+    ef->symbols = ix;
+    return PHS_OK;
+}
+
 int elf_file_symbol(struct elf_file *ef, const char *name, uint64_t *addr, uint64_t *size)
 {
-    if (!ef->elf)
+    if (!ef->elf && !ef->symbols)
         return 0;
     if (!ef->symbols && !(ef->symbols = build_index(ef->elf)))
         return 0;                 /* no memory for the index */
@@ -207,11 +253,8 @@ int elf_file_symbol(struct elf_file *ef, const char *name, uint64_t *addr, uint6
 
 void elf_file_close(struct elf_file *ef)
 {
-    if (ef->symbols) {
-        free(ef->symbols->slots);
-        free(ef->symbols);
-        ef->symbols = NULL;
-    }
+    index_free(ef->symbols);
+    ef->symbols = NULL;
     if (ef->elf)
         elf_end(ef->elf);
     ef->elf = NULL;
