@@ -5,7 +5,7 @@ CXX     ?= c++
 PKGS    := libdw libelf json-c zlib simdjson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ldw -lelf -ljson-c -lz -lsimdjson)
-WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter -Wno-format-truncation
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter -Wno-format-truncation -Wno-unknown-warning-option
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 $(WARN) -Iinclude $(PKG_CFLAGS) $(CFLAGS)
 # the one C++ file (src/analysis/jsonl_fast.cc: simdjson has no C API)
@@ -32,7 +32,7 @@ TABLES  := $(sort $(wildcard symbols/*.txt))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_CXX_SRC:%.cc=$(BUILD)/%.o) $(BUILD)/tables.o
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
-.PHONY: all test unit-test integration-test sanitize sanitize-full stress valgrind check deps demo clean install bench
+.PHONY: all test unit-test integration-test sanitize sanitize-full stress valgrind valgrind-short check deps demo clean install bench fuzz fuzz-long fuzz-corpus
 all: pyheapscope
 
 pyheapscope: $(BUILD)/pyheapscope
@@ -43,7 +43,7 @@ $(BUILD)/pyheapscope: $(LIB_OBJ) $(UI_SRC:%.c=$(BUILD)/%.o)
 
 $(BUILD)/src/ui/top_screen.o: ALL_CFLAGS += $(CURSES_CFLAGS)
 
-$(BUILD)/%.o: %.c $(wildcard include/pyheapscope/*.h src/*/*.h)
+$(BUILD)/%.o: %.c $(wildcard include/pyheapscope/*.h src/*/*.h tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -64,16 +64,33 @@ $(BUILD)/unit-tests: $(UNIT_SRC) $(LIB_OBJ)
 $(BUILD)/walk-bench: bench/walk_bench.c $(LIB_OBJ)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
-unit-test: $(BUILD)/unit-tests
+# Recordings of real heaps (tests/fuzz/replay.h): the recorder, the corpus
+# run every build does, and the libFuzzer harness.
+$(BUILD)/record-heap: $(BUILD)/tests/fuzz/record.o $(BUILD)/tests/fuzz/replay.o $(LIB_OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/fuzz-replay: $(BUILD)/tests/fuzz/replay_main.o $(BUILD)/tests/fuzz/replay.o $(LIB_OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/fuzz-walk: $(BUILD)/tests/fuzz/fuzz_walk.o $(BUILD)/tests/fuzz/replay.o $(LIB_OBJ)
+	$(CXX) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+FUZZ_CORPUS := $(wildcard tests/fuzz/corpus/*.rec.gz)
+FUZZ_CRASHES := $(wildcard tests/fuzz/crashes/*)
+
+unit-test: $(BUILD)/unit-tests $(BUILD)/fuzz-replay
 	$(BUILD)/unit-tests
+	$(BUILD)/fuzz-replay --strict $(FUZZ_CORPUS)
+	$(if $(FUZZ_CRASHES),$(BUILD)/fuzz-replay $(FUZZ_CRASHES))
 
 integration-test: $(BUILD)/pyheapscope
 	PYHEAPSCOPE=$(abspath $(BUILD)/pyheapscope) $(PYTEST) -q -rs tests/integration
 
 test: unit-test integration-test
 
-# Everything CI runs: the tests, then the same tests on the sanitizer build.
-check: test sanitize
+# Everything CI runs: the tests, the same tests on the sanitizer build, a
+# minute of fuzzing, and the short valgrind run.
+check: test sanitize fuzz valgrind-short
 
 # Install build and test dependencies (Debian 12, as root).
 deps:
@@ -95,24 +112,52 @@ sanitize:
 sanitize-full:
 	PYHEAPSCOPE_TEST_SCALE=0.1 PYHEAPSCOPE_THREADS=2 $(MAKE) BUILD=build-asan CFLAGS="$(SANITIZE_FLAGS)" test
 
+# libFuzzer (clang) over recordings of real heaps, ASan+UBSan on: the seed
+# corpus mutated for FUZZ_SECONDS (CI: 60; `make fuzz-long`: 30 min). New
+# inputs go to build-fuzz/corpus; a crash leaves build-fuzz/crash-* (copy
+# it to tests/fuzz/crashes/ once fixed: the corpus run replays it).
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -O2 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -fsanitize=fuzzer-no-link -fno-sanitize-coverage=trace-cmp
+fuzz:
+	$(MAKE) BUILD=build-fuzz CC=clang CXX=clang++ CFLAGS="$(FUZZ_CFLAGS)" build-fuzz/fuzz-walk
+	mkdir -p build-fuzz/corpus
+	for f in $(FUZZ_CORPUS); do gunzip -c $$f > build-fuzz/corpus/$$(basename $$f .gz); done
+	build-fuzz/fuzz-walk -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 \
+	    -max_len=16777216 -len_control=0 -use_counters=0 -print_final_stats=1 -artifact_prefix=build-fuzz/ build-fuzz/corpus
+
+fuzz-long:
+	$(MAKE) FUZZ_SECONDS=1800 fuzz
+
+# Records the seed corpus again (after a layout change): one heap per
+# interpreter found; commit tests/fuzz/corpus.
+fuzz-corpus: $(BUILD)/record-heap
+	tests/fuzz/make-corpus.sh $(BUILD)
+
 # The longer variants of the robustness tests (issue 7): 200 + 200
 # snapshots of a churning target.
 stress: $(BUILD)/pyheapscope
 	PYHEAPSCOPE_CHURN_SNAPSHOTS=200 PYHEAPSCOPE=$(abspath $(BUILD)/pyheapscope) $(PYTEST) -q -rs tests/integration/test_summary.py -k churning
 
-# The dump, paths/retained and info tests on pyenv 3.12 with pyheapscope
-# under valgrind (memcheck): any error fails the command, so the test.
+# Integration tests with pyheapscope under valgrind (memcheck), pyenv 3.12:
+# any error fails the command, so the test. CI runs the short variant
+# (attach, a live dump checked against the target, retained and paths over
+# a dump: ~40 s); `make valgrind` runs every dump, paths and info test.
+VALGRIND_ENV = PYHEAPSCOPE_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
+	PYHEAPSCOPE_TEST_ONLY=pyenv-3.12 PYHEAPSCOPE=$(abspath $(BUILD)/pyheapscope)
 valgrind: $(BUILD)/pyheapscope
-	PYHEAPSCOPE_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
-	PYHEAPSCOPE_TEST_ONLY=pyenv-3.12 PYHEAPSCOPE=$(abspath $(BUILD)/pyheapscope) \
-	$(PYTEST) -q -rs tests/integration/test_info.py tests/integration/test_dump.py tests/integration/test_paths.py
+	$(VALGRIND_ENV) $(PYTEST) -q -rs tests/integration/test_info.py tests/integration/test_dump.py tests/integration/test_paths.py
+
+valgrind-short: $(BUILD)/pyheapscope
+	$(VALGRIND_ENV) $(PYTEST) -q -rs tests/integration/test_info.py \
+	    tests/integration/test_dump.py::test_dump_records_match_the_target \
+	    tests/integration/test_paths.py::test_retained_and_paths_match_the_target
 
 install: pyheapscope
 	install -D -m 755 pyheapscope $(DESTDIR)/usr/local/bin/pyheapscope
 	install -D -m 644 contrib/pyheapscope.1 $(DESTDIR)/usr/local/share/man/man1/pyheapscope.1
 
 clean:
-	rm -rf build build-asan build-tsan pyheapscope
+	rm -rf build build-asan build-tsan build-fuzz pyheapscope
 
 # What one summary costs, next to what users would run in-process instead
 # (bench/README.md); writes bench/results.md.

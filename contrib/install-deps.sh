@@ -8,6 +8,7 @@
 #          (setpriv, for the permission test), patchelf (for
 #          ../shared/tools/debian-python, which unpacks Debian's 3.13-3.15)
 #   bench: python3-objgraph (the in-process tool `make bench` compares with)
+#   robustness: clang + libclang-rt-14-dev (libFuzzer, `make fuzz`), valgrind
 set -eu
 if [ "$(id -u)" -ne 0 ]; then
     echo "install-deps.sh: run as root (sudo make deps)" >&2
@@ -19,5 +20,6 @@ apt-get install -y -qq --no-install-recommends \
     gcc g++ make pkg-config libc6-dev libelf-dev libdw-dev libncurses-dev libjson-c-dev zlib1g-dev \
     libsimdjson-dev \
     python3 python3-pytest python3.11 python3.11-dbg \
-    binutils util-linux patchelf gawk tmux strace ca-certificates python3-objgraph >/dev/null
+    binutils util-linux patchelf gawk tmux strace ca-certificates python3-objgraph \
+    clang libclang-rt-14-dev valgrind >/dev/null
 echo "install-deps.sh: done"
