@@ -181,6 +181,27 @@ int64_t heap_length(struct heap *h, const struct heap_object *o);
  * 3 immortal and statically allocated (3.12+). 0 for anything else. */
 int heap_str_interned(struct heap *h, const struct heap_object *o);
 
+/* The raw value of a str, bytes, int or float (exactly those types, not
+ * subclasses), to compare objects by value: a str's code units (unit 1, 2
+ * or 4 bytes each), a bytes' bytes, an int's 30-bit digits and sign, a
+ * float's 8 bytes. data points into the copy (valid while h is, and
+ * until the next call when h was walked without a snapshot). */
+enum heap_atom_kind { HEAP_ATOM_NONE, HEAP_ATOM_STR, HEAP_ATOM_BYTES, HEAP_ATOM_INT, HEAP_ATOM_FLOAT };
+struct heap_atom {
+    enum heap_atom_kind kind;
+    unsigned unit;            /* str: bytes per character */
+    int sign;                 /* int: -1, 0, 1 */
+    const unsigned char *data;
+    size_t len;               /* bytes at data */
+};
+
+/* Fill a for o; 1 if it is such an atom and its value could be read, else 0. */
+int heap_atom(struct heap *h, const struct heap_object *o, struct heap_atom *a);
+
+/* The allocated capacity of a list (item slots) or a bytearray (bytes),
+ * exactly those types; -1 for anything else or when unreadable. */
+int64_t heap_capacity(struct heap *h, const struct heap_object *o);
+
 /* A short text about each object objs[0..n) of h, into out + k*cap: the
  * start of a str or bytes, the value of an int or float, the length of a
  * container and the first keys of a dict, a type's or function's name.

@@ -295,3 +295,72 @@ int heap_value(struct heap *h, const struct heap_object *o, char *out, size_t ca
         return 0;
     }
 }
+
+int heap_atom(struct heap *h, const struct heap_object *o, struct heap_atom *a)
+{
+    struct walker *w = h->walker;
+    struct tinfo *t = object_tinfo(h, o);
+    memset(a, 0, sizeof *a);
+    if (!t)
+        return 0;
+    const char *name = h->types[o->type].name;
+    if (strcmp(name, "float") == 0) {        /* no decoder of its own: known by name */
+        a->kind = HEAP_ATOM_FLOAT;
+        a->len = 8;
+        a->data = walker_view(w, o->addr + FLOAT_VALUE, 8);
+        return a->data != NULL;
+    }
+    if (!t->is_core)
+        return 0;
+    if (t->layout == LK_STR) {
+        uint8_t state = 0;
+        int64_t length = (int64_t)field(w, o->addr, WO(w, ASCII_LENGTH));
+        if (rd(w, o->addr + (uint64_t)WO(w, ASCII_STATE), &state, 1) != 0 || length < 0 || length > (1ll << 36))
+            return 0;
+        unsigned kind = (state >> 2) & 7, compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
+        if (kind != 1 && kind != 2 && kind != 4)
+            return 0;
+        uint64_t data = compact ? o->addr + (uint64_t)(ascii ? WO(w, ASCII_SIZE) : WO(w, COMPACT_SIZE))
+                                : field(w, o->addr, WO(w, UNICODE_DATA));
+        a->kind = HEAP_ATOM_STR;
+        a->unit = kind;
+        a->len = (size_t)length * kind;
+        a->data = data ? walker_view(w, data, a->len ? a->len : 1) : NULL;
+    } else if (t->layout == LK_BYTES) {
+        int64_t n = (int64_t)field(w, o->addr, WO(w, VAROBJECT_OB_SIZE));
+        if (n < 0 || n > (1ll << 36))
+            return 0;
+        a->kind = HEAP_ATOM_BYTES;
+        a->len = (size_t)n;
+        /* ob_sval follows ob_shash */
+        a->data = walker_view(w, o->addr + (uint64_t)WO(w, VAROBJECT_SIZE) + 8, a->len + 1);
+    } else if (t->layout == LK_INT && strcmp(name, "int") == 0) {
+        int64_t ndigits, sign;
+        int_header(w, o->addr, &ndigits, &sign);
+        if (ndigits < 0 || ndigits > (1 << 20))
+            return 0;
+        a->kind = HEAP_ATOM_INT;
+        a->sign = (int)sign;
+        a->len = (size_t)ndigits * 4;
+        a->data = walker_view(w, o->addr + (uint64_t)WO(w, LONG_DIGIT), a->len ? a->len : 4);
+    } else {
+        return 0;
+    }
+    return a->data != NULL;
+}
+
+int64_t heap_capacity(struct heap *h, const struct heap_object *o)
+{
+    struct walker *w = h->walker;
+    struct tinfo *t = object_tinfo(h, o);
+    if (!t || !t->is_core)
+        return -1;
+    int64_t n;
+    if (t->layout == LK_LIST)
+        n = (int64_t)field(w, o->addr, WO(w, LIST_ALLOCATED));
+    else if (t->layout == LK_BYTEARRAY)
+        n = (int64_t)field(w, o->addr, WO(w, BYTEARRAY_ALLOC));
+    else
+        return -1;
+    return n >= 0 && n < (1ll << 40) ? n : -1;
+}
