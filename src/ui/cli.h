@@ -42,6 +42,7 @@ int cli_fail(const char *command, const struct phs_error *err);
 int cmd_info(const struct cli_opts *o);
 int cmd_summary(const struct cli_opts *o);
 int cmd_dump(const struct cli_opts *o);
+int cmd_advise(const struct cli_opts *o);
 /* summary FILE / diff BEFORE AFTER: from dumps, no process involved. */
 int cmd_summary_file(const struct cli_opts *o, const char *path);
 int cmd_diff(const struct cli_opts *o, const char *before, const char *after);

@@ -30,6 +30,11 @@ static void usage(FILE *f)
 "  dump PID -o FILE      every object with its size, value and references (how\n"
 "                        each refers), and the roots, as JSON Lines for later\n"
 "                        analysis; FILE.gz is gzip-compressed; - is stdout\n"
+"  advise PID            memory the program could save, with the fix and the\n"
+"                        bytes it would free: equal str/bytes/int/float\n"
+"                        values held by distinct objects (intern or\n"
+"                        de-duplicate them), lists and bytearrays with spare\n"
+"                        capacity, empty lists/dicts/sets held in numbers\n"
 "  diff BEFORE AFTER     what changed between two dumps, kind by kind: count,\n"
 "                        size, new and gone kinds, largest growth first\n"
 "  retained FILE [ADDRESS]\n"
@@ -68,7 +73,8 @@ static void usage(FILE *f)
 "                        the target's and this machine's /usr/lib/debug)\n"
 "      --top N           summary: show the N largest kinds (text default 20,\n"
 "                        JSON default all; 0: all); retained: N kinds and\n"
-"                        N objects (default 20)\n"
+"                        N objects (default 20); advise: N values per\n"
+"                        duplicates finding (text default 10, JSON all)\n"
 "      --sort KEY        order kinds by size (default) or count; top also by\n"
 "                        dsize, dcount (change since the last refresh) or name\n"
 "      --max N           paths: show N paths or shapes (default 5)\n"
@@ -76,8 +82,9 @@ static void usage(FILE *f)
 "      --interval S      top: seconds between refreshes (default 2)\n"
 "      --iterations N    top: stop after N refreshes\n"
 "      --batch           top: plain-text frames instead of the full screen\n"
-"      --nonblocking     summary: never pause the target; the walk checks every\n"
-"                        pointer and link and reports what it had to skip\n"
+"      --nonblocking     summary, advise: never pause the target; the walk\n"
+"                        checks every pointer and link and reports what it\n"
+"                        had to skip\n"
 "  -o, --output FILE     dump: the file to write (.gz: compressed); symbols\n"
 "                        generate: write the table to FILE\n"
 "      --python-version M.m  symbols generate: version, if the file name\n"
@@ -92,6 +99,8 @@ static void usage(FILE *f)
 "  pyheapscope top --json --iterations 10 --interval 5 4242 > growth.jsonl\n"
 "  pyheapscope dump 4242 -o before.jsonl.gz; ...; pyheapscope dump 4242 -o after.jsonl.gz\n"
 "  pyheapscope diff before.jsonl.gz after.jsonl.gz\n"
+"  pyheapscope advise 4242\n"
+"  pyheapscope advise --json 4242 | jq '.findings[] | {finding, type, saving}'\n"
 "  pyheapscope retained after.jsonl.gz --top 10\n"
 "  pyheapscope paths after.jsonl.gz --kind app.models.Order\n"
 "  pyheapscope paths after.jsonl.gz 0x7f3a2c1d4e50\n"
@@ -318,7 +327,7 @@ int main(int argc, char **argv)
         pause_install_signal_handlers();
         return cmd_dump(&o);
     }
-    if (strcmp(command, "info") == 0 || strcmp(command, "summary") == 0) {
+    if (strcmp(command, "info") == 0 || strcmp(command, "summary") == 0 || strcmp(command, "advise") == 0) {
         if (nargs > 2)
             return usage_error("this command takes one PID, got '%s' too", args[2]);
         if (nargs == 2 && parse_pid(args[1], &o.pid) != 0)
@@ -326,7 +335,7 @@ int main(int argc, char **argv)
         if (o.pid == 0)
             return usage_error("%s needs a PID: pyheapscope COMMAND PID", command);
         pause_install_signal_handlers();
-        return command[0] == 'i' ? cmd_info(&o) : cmd_summary(&o);
+        return command[0] == 'i' ? cmd_info(&o) : command[0] == 'a' ? cmd_advise(&o) : cmd_summary(&o);
     }
     if (strcmp(command, "symbols") == 0) {
         if (nargs != 3 || strcmp(args[1], "generate") != 0)

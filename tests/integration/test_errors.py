@@ -24,7 +24,7 @@ def one_line_error(r, code, *words):
         assert w in lines[0], (w, r.stderr)
 
 
-COMMANDS = ["info", "summary"]
+COMMANDS = ["info", "summary", "advise"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

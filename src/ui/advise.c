@@ -1,0 +1,158 @@
+/* advise.c - `pyheapscope advise PID`: the waste findings (advise.h) as
+ * text, most saving first under a one-line total, or as one JSON object.
+ * Front end: attaches and takes the heap through the heap layer, never
+ * reads target memory itself. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "pyheapscope/advise.h"
+#include "pyheapscope/heap.h"
+#include "pyheapscope/json.h"
+
+#define DEFAULT_GROUPS 10
+
+static void finding_title(const struct advice_finding *f, char *out, size_t cap)
+{
+    if (f->kind == ADVICE_DUPLICATES)
+        snprintf(out, cap, "duplicate %s values", f->type);
+    else
+        snprintf(out, cap, "%s %ss", advice_kind_name(f->kind), f->type);
+}
+
+static void print_text(const struct cli_opts *o, const struct py_process *p, const struct advice *a,
+                       size_t groups)
+{
+    char b1[32], b2[32], b3[32];
+    cli_format_bytes(a->saving, b1, sizeof b1);
+    cli_format_bytes(a->heap_bytes, b2, sizeof b2);
+    cli_format_count(a->heap_objects, b3, sizeof b3);
+    printf("pyheapscope advise: process %d (Python %s), %s objects, %s\n", (int)p->pid, p->version, b3, b2);
+    if (!a->n) {
+        printf("nothing to save found\n");
+        return;
+    }
+    printf("about %s of %s could be saved:", b1, b2);
+    for (size_t i = 0; i < a->n && i < 4; i++) {
+        char title[96];
+        finding_title(&a->findings[i], title, sizeof title);
+        cli_format_bytes(a->findings[i].saving, b1, sizeof b1);
+        printf("%s %s %s", i ? "," : "", b1, title);
+    }
+    printf("%s\n", a->n > 4 ? ", ..." : "");
+    for (size_t i = 0; i < a->n; i++) {
+        const struct advice_finding *f = &a->findings[i];
+        char title[96];
+        finding_title(f, title, sizeof title);
+        cli_format_count(f->objects, b3, sizeof b3);
+        cli_format_bytes(f->bytes, b2, sizeof b2);
+        cli_format_bytes(f->saving, b1, sizeof b1);
+        printf("\n%zu. %s: %s objects, %s now, %s saved\n", i + 1, title, b3, b2, b1);
+        printf("   fix: %s\n", advice_fix(f->kind, f->type));
+        if (f->kind == ADVICE_DUPLICATES) {
+            for (size_t g = 0; g < f->ngroups && g < groups; g++) {
+                const struct advice_group *v = &f->groups[g];
+                cli_format_count(v->objects, b3, sizeof b3);
+                cli_format_bytes(v->saving, b1, sizeof b1);
+                printf("   %10s  %8s copies x %" PRIu64 " B  %s  (e.g. 0x%" PRIx64 ")\n", b1, b3, v->size,
+                       v->value, v->examples[0]);
+            }
+            if (f->total_groups > f->ngroups || f->total_groups > groups)
+                printf("   ... %" PRIu64 " values in all (--top N lists more)\n", f->total_groups);
+        } else {
+            printf("   e.g.");
+            for (size_t k = 0; k < ADVICE_EXAMPLES && k < f->objects; k++)
+                printf(" 0x%" PRIx64, f->examples[k]);
+            printf("\n");
+        }
+    }
+    (void)o;
+}
+
+static void print_json(const struct py_process *p, const struct advice *a)
+{
+    struct json j;
+    json_init(&j, stdout, 1);
+    json_object_begin(&j, NULL);
+    json_int(&j, "pid", p->pid);
+    json_string(&j, "python_version", p->version);
+    json_uint(&j, "objects", a->heap_objects);
+    json_uint(&j, "bytes", a->heap_bytes);
+    json_uint(&j, "saving", a->saving);
+    json_array_begin(&j, "findings");
+    for (size_t i = 0; i < a->n; i++) {
+        const struct advice_finding *f = &a->findings[i];
+        char hex[32];
+        json_object_begin(&j, NULL);
+        json_string(&j, "finding", advice_kind_key(f->kind));
+        json_string(&j, "type", f->type);
+        json_uint(&j, "objects", f->objects);
+        json_uint(&j, "bytes", f->bytes);
+        json_uint(&j, "saving", f->saving);
+        json_string(&j, "fix", advice_fix(f->kind, f->type));
+        json_array_begin(&j, "examples");
+        for (size_t k = 0; k < ADVICE_EXAMPLES && k < f->objects; k++) {
+            snprintf(hex, sizeof hex, "0x%" PRIx64, f->examples[k]);
+            json_string(&j, NULL, hex);
+        }
+        json_array_end(&j);
+        if (f->kind == ADVICE_DUPLICATES) {
+            json_uint(&j, "values", f->total_groups);
+            json_array_begin(&j, "groups");
+            for (size_t g = 0; g < f->ngroups; g++) {
+                const struct advice_group *v = &f->groups[g];
+                json_object_begin(&j, NULL);
+                json_string(&j, "value", v->value);
+                json_uint(&j, "copies", v->objects);
+                json_uint(&j, "size", v->size);
+                json_uint(&j, "saving", v->saving);
+                json_array_begin(&j, "examples");
+                for (size_t k = 0; k < ADVICE_EXAMPLES && k < v->objects; k++) {
+                    snprintf(hex, sizeof hex, "0x%" PRIx64, v->examples[k]);
+                    json_string(&j, NULL, hex);
+                }
+                json_array_end(&j);
+                json_object_end(&j);
+            }
+            json_array_end(&j);
+        }
+        json_object_end(&j);
+    }
+    json_array_end(&j);
+    json_object_end(&j);
+    json_finish(&j);
+}
+
+int cmd_advise(const struct cli_opts *o)
+{
+    struct phs_error err;
+    memset(&err, 0, sizeof err);
+    struct py_process p;
+    if (py_attach(o->pid, &o->attach, &p, &err) != PHS_OK)
+        return cli_fail("advise", &err);
+    struct snapshot *snap = snapshot_new(p.mem);
+    struct heap h;
+    struct heap_timing tm;
+    struct advice a;
+    /* text lists --top values per finding (default 10); JSON all of them
+     * unless --top says otherwise */
+    size_t groups = o->top > 0 ? (size_t)o->top : o->top == 0 || o->json ? (size_t)-1 : DEFAULT_GROUPS;
+    enum phs_status st = snap ? PHS_OK : phs_error_set(&err, PHS_INTERNAL, 0, "out of memory");
+    if (st == PHS_OK)
+        st = heap_take(&p, snap, o->nonblocking, &h, &tm, &err);
+    if (st == PHS_OK) {
+        st = advise_build(&h, groups, &a, &err);
+        if (st == PHS_OK) {
+            if (o->json)
+                print_json(&p, &a);
+            else
+                print_text(o, &p, &a, groups);
+            advice_done(&a);
+        }
+        heap_done(&h);
+    }
+    snapshot_free(snap);
+    py_process_done(&p);
+    return st == PHS_OK ? 0 : cli_fail("advise", &err);
+}
