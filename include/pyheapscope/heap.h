@@ -35,6 +35,7 @@ struct heap_type {
     uint64_t addr;
     char *name;               /* the kind: "dict", "collections.OrderedDict", "app.models.Order" */
     int is_heap;              /* a heap type (class statement or PyType_FromSpec) */
+    int has_dict;             /* its instances can have a __dict__ (no __slots__ without it) */
     struct heap_tally objects;  /* its instances (plain dicts owned by an instance excluded) */
     struct heap_tally dicts;    /* the plain dicts that are the __dict__ of one of its instances */
 };
@@ -132,6 +133,17 @@ int heap_each_edges(struct heap *h,
                     int (*fn)(const struct heap_object *o, const struct heap_edge *e, size_t n, void *arg),
                     void *arg);
 
+/* heap_each_edges over the objects whose type index i has want[i] set
+ * (nwant entries). heap_unreferenced then knows only their references. */
+int heap_each_edges_of(struct heap *h, const unsigned char *want, size_t nwant,
+                       int (*fn)(const struct heap_object *o, const struct heap_edge *e, size_t n, void *arg),
+                       void *arg);
+
+/* The object the walk counted at addr, as heap_each would report it:
+ * 1 and *o filled, or 0 if the walk counted no object there. Can be
+ * called from within heap_each and heap_each_edges callbacks. */
+int heap_object_at(struct heap *h, uint64_t addr, struct heap_object *o);
+
 /* After a complete heap_each_edges: call fn with the addresses of the
  * objects no other counted object refers to (the roots of the graph
  * besides the interpreter's own), n at a time. -1 on out-of-memory. */
@@ -201,6 +213,29 @@ int heap_atom(struct heap *h, const struct heap_object *o, struct heap_atom *a);
 /* The allocated capacity of a list (item slots) or a bytearray (bytes),
  * exactly those types; -1 for anything else or when unreadable. */
 int64_t heap_capacity(struct heap *h, const struct heap_object *o);
+
+/* ---- what the target would have after a change (whatif.c) ---- */
+
+/* sys.getsizeof, in the walked version, of objects the program could
+ * make instead: an instance of a class whose __slots__ are n names, and
+ * a tuple (or namedtuple) of n items. 0 if the version's sizes are not
+ * known. */
+enum heap_alt { HEAP_AS_SLOTS, HEAP_AS_TUPLE };
+uint64_t heap_size_as(struct heap *h, enum heap_alt alt, uint64_t n);
+
+/* A dict's or set's hash table, now and as a rebuild (dict(d), set(s))
+ * would make it for the live entries, by the version's own presizing. */
+struct heap_table {
+    int64_t used;             /* live entries */
+    int64_t entries;          /* dict: entries used so far, deleted ones included */
+    int64_t slots;            /* table slots now */
+    int64_t rebuilt_slots;    /* ... after a rebuild (0: a set's own small table) */
+    uint64_t bytes;           /* the table's bytes now (in sys.getsizeof) */
+    uint64_t rebuilt_bytes;   /* ... after a rebuild */
+};
+/* 1 and *t filled for a plain dict with its own table or a plain set
+ * (exactly those types); 0 otherwise or when unreadable. */
+int heap_table(struct heap *h, const struct heap_object *o, struct heap_table *t);
 
 /* A short text about each object objs[0..n) of h, into out + k*cap: the
  * start of a str or bytes, the value of an int or float, the length of a

@@ -35,6 +35,8 @@ struct py_layout {
     int stackref_tagged;      /* 3.14+: frame slots are _PyStackRef words */
     int frame_owned_by_frame_object; /* _PyInterpreterFrame.owner value */
     int int_min_digits;       /* int.__sizeof__ counts at least this many digits (0, or 1 from 3.11) */
+    uint32_t dict_presize_rounds_over; /* below this PY_VERSION_HEX, presizing a dict (dict(d)) may
+                                          take one power of two more than it needs (gh-133703) */
 };
 
 /* Flags of tp_flags the walk reads (cpython-internals.md 5.5). */

@@ -6,16 +6,17 @@
 #include <stddef.h>
 
 static const struct py_layout layouts[] = {
-    /* minor  getsizeof header           instance attributes  cleared tagged owner int-digits */
-    {7,  HDR_IF_OBJECT_IS_GC,      IDICT_DICTOFFSET,    0, 0, 0, 0},
-    {8,  HDR_IF_OBJECT_IS_GC,      IDICT_DICTOFFSET,    0, 0, 0, 0},
-    {9,  HDR_IF_OBJECT_IS_GC,      IDICT_DICTOFFSET,    0, 0, 0, 0},
-    {10, HDR_IF_OBJECT_IS_GC,      IDICT_DICTOFFSET,    0, 0, 0, 0},
-    {11, HDR_TYPE_FLAGS_DICT,      IDICT_VALUES_BELOW,  4, 0, 2, 1},
-    {12, HDR_TYPE_FLAGS_PREHEADER, IDICT_TAGGED_BELOW,  4, 0, 2, 1},
-    {13, HDR_STATIC_TYPES_BARE,    IDICT_INLINE_VALUES, 4, 0, 2, 1},
-    {14, HDR_STATIC_TYPES_BARE,    IDICT_INLINE_VALUES, 4, 1, 2, 1},
-    {15, HDR_STATIC_TYPES_BARE,    IDICT_INLINE_VALUES, 5, 1, 2, 1},
+    /* minor  getsizeof header           instance attributes  cleared tagged owner int-digits
+     *   dict presize rounds over below (3.10's calculate_log2_keysize, fixed in 3.13.4 and 3.14.0b2) */
+    {7,  HDR_IF_OBJECT_IS_GC,      IDICT_DICTOFFSET,    0, 0, 0, 0, 0},
+    {8,  HDR_IF_OBJECT_IS_GC,      IDICT_DICTOFFSET,    0, 0, 0, 0, 0},
+    {9,  HDR_IF_OBJECT_IS_GC,      IDICT_DICTOFFSET,    0, 0, 0, 0, 0},
+    {10, HDR_IF_OBJECT_IS_GC,      IDICT_DICTOFFSET,    0, 0, 0, 0, 0xffffffffu},
+    {11, HDR_TYPE_FLAGS_DICT,      IDICT_VALUES_BELOW,  4, 0, 2, 1, 0xffffffffu},
+    {12, HDR_TYPE_FLAGS_PREHEADER, IDICT_TAGGED_BELOW,  4, 0, 2, 1, 0xffffffffu},
+    {13, HDR_STATIC_TYPES_BARE,    IDICT_INLINE_VALUES, 4, 0, 2, 1, 0x030d0400u},
+    {14, HDR_STATIC_TYPES_BARE,    IDICT_INLINE_VALUES, 4, 1, 2, 1, 0x030e00b2u},
+    {15, HDR_STATIC_TYPES_BARE,    IDICT_INLINE_VALUES, 5, 1, 2, 1, 0},
 };
 
 const struct py_layout *py_layout_for(unsigned major, unsigned minor)

@@ -165,6 +165,12 @@ static uint64_t word_at(const unsigned char *p, int64_t off)
     return v;
 }
 
+int64_t dict_keys_bytes(struct walker *w, int64_t slots, size_t esize)
+{
+    int width = slots <= 0xff ? 1 : slots <= 0xffff ? 2 : slots <= 0xffffffffll ? 4 : 8;
+    return WO(w, DICTKEYS_INDICES) + width * slots + (int64_t)esize * ((2 * slots) / 3);
+}
+
 int dict_shape(struct walker *w, uint64_t keys, uint64_t values, struct dict_shape *s)
 {
     memset(s, 0, sizeof *s);
@@ -187,7 +193,8 @@ int dict_shape(struct walker *w, uint64_t keys, uint64_t values, struct dict_sha
         s->esize = DICT_ENTRY_GENERAL;
         s->koff = 8;
         s->voff = 16;
-        s->keys_size = indices + width * size + DICT_ENTRY_GENERAL * ((2 * size) / 3);
+        s->keys_size = dict_keys_bytes(w, size, DICT_ENTRY_GENERAL);
+        s->slots = size;
     } else {
         if (WO(w, DICTKEYS_LOG2_SIZE) < 0 || WO(w, DICTKEYS_LOG2_SIZE) + 3 > indices)
             return -1;
@@ -200,6 +207,7 @@ int dict_shape(struct walker *w, uint64_t keys, uint64_t values, struct dict_sha
         s->koff = general ? 8 : 0;
         s->voff = general ? 16 : 8;
         s->keys_size = indices + (1ll << lb[1]) + (int64_t)s->esize * ((2ll << lb[0]) / 3);
+        s->slots = 1ll << lb[0];
     }
     if (s->nentries < 0 || s->nentries > MAX_ITEMS || s->usable < 0 || s->usable > MAX_ITEMS)
         return -1;
@@ -747,7 +755,7 @@ static int64_t type_refs(struct walker *w, uint64_t obj)
 
 /* ---- sys.getsizeof's header bytes ---- */
 
-static int64_t header_bytes(struct walker *w, uint64_t obj, const struct tinfo *t)
+int64_t header_bytes(struct walker *w, uint64_t obj, const struct tinfo *t)
 {
     int gc = (t->flags & TPF_HAVE_GC) != 0;
     int64_t gch = WO(w, GCHEAD_SIZE);

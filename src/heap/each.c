@@ -128,10 +128,17 @@ int heap_each_edges(struct heap *h,
                     int (*fn)(const struct heap_object *o, const struct heap_edge *e, size_t n, void *arg),
                     void *arg)
 {
+    return heap_each_edges_of(h, NULL, 0, fn, arg);
+}
+
+int heap_each_edges_of(struct heap *h, const unsigned char *want, size_t nwant,
+                       int (*fn)(const struct heap_object *o, const struct heap_edge *e, size_t n, void *arg),
+                       void *arg)
+{
     struct walker *w = h->walker;
     if (!w)
         return 0;
-    struct sweep sw = {.edges_fn = fn, .arg = arg};
+    struct sweep sw = {.want = want, .nwant = nwant, .edges_fn = fn, .arg = arg};
     struct edge_sink sink = {0};
     free(w->sh->referenced);
     addr_map_free(&w->sh->referenced_elsewhere);
@@ -146,6 +153,34 @@ int heap_each_edges(struct heap *h,
     free(sink.names);
     free(sw.edges);
     return oom ? -1 : 0;
+}
+
+int heap_object_at(struct heap *h, uint64_t addr, struct heap_object *o)
+{
+    struct walker *w = h->walker;
+    uint64_t hdr[2];
+    if (!w || !addr || !counted_object(w, addr) || rd(w, addr, hdr, sizeof hdr) != 0)
+        return 0;
+    struct tinfo *t = types_get(w, hdr[1], 0);
+    if (!t || !t->valid)
+        return 0;
+    /* decode its size only: no references followed, none recorded into
+     * the sink of a heap_each_edges this may be called from */
+    struct edge_sink *sink = w->sink;
+    int follow = w->follow;
+    struct heap_stats saved = h->stats;
+    w->sink = NULL;
+    w->follow = 0;
+    uint64_t size;
+    uint32_t extra;
+    decode_object(w, addr, t, &size, &extra);
+    w->sink = sink;
+    w->follow = follow;
+    h->stats = saved;
+    uint32_t *owner = t->plain_dict ? addr_map_get(&w->sh->owners, addr) : NULL;
+    *o = (struct heap_object){.addr = addr, .size = size, .type = t->heap_index, .owner = owner ? *owner : 0,
+                              .extra = extra};
+    return 1;
 }
 
 struct frames_job {

@@ -388,6 +388,7 @@ static struct tinfo *types_find(struct walker *w, uint64_t addr, int depth)
         w->oom = 1;
         return NULL;
     }
+    w->h->types[t->heap_index].has_dict = dictoffset != 0 || (flags & TPF_MANAGED_DICT);
     t->valid = 1;
     return t;
 }

@@ -283,11 +283,17 @@ uint64_t dict_get_str(struct walker *w, uint64_t dict_addr, const char *key);
 struct dict_shape {
     uint64_t entries, values;   /* values: the split table's array, or 0 */
     int64_t nentries, usable, refcnt, keys_size;
+    int64_t slots;              /* dk_size: slots of the hash table */
     size_t esize, koff, voff;   /* entry size, key and value offsets in it */
 };
 /* Fill s for keys (and values, the dict's ma_values, or 0). -1 if the keys
  * object is unreadable or implausible. */
 int dict_shape(struct walker *w, uint64_t keys, uint64_t values, struct dict_shape *s);
+/* The size of a combined keys object of `slots` slots (a power of two)
+ * with entries of esize bytes, in this version. */
+int64_t dict_keys_bytes(struct walker *w, int64_t slots, size_t esize);
+/* What sys.getsizeof adds to __sizeof__ for an object of type t at obj. */
+int64_t header_bytes(struct walker *w, uint64_t obj, const struct tinfo *t);
 
 /* One frame of a thread's stack. */
 struct thread_frame {
