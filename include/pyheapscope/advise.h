@@ -16,21 +16,34 @@
 #include "pyheapscope/heap.h"
 
 enum advice_kind {
-    ADVICE_DUPLICATES,        /* equal str/bytes/int/float held by distinct objects */
-    ADVICE_OVERALLOCATED,     /* lists and bytearrays with spare capacity */
+    ADVICE_DUPLICATES,        /* equal str/bytes/int/float, and tuples/frozensets of them, held by distinct objects */
+    ADVICE_OVERALLOCATED,     /* lists and bytearrays with spare capacity, dicts and sets with oversized tables */
     ADVICE_EMPTY,             /* empty containers */
+    ADVICE_RECORDS,           /* many dicts with the same str keys (records) */
+    ADVICE_NO_SLOTS,          /* instances of classes without __slots__ */
+    ADVICE_IDENTICAL,         /* instances whose attribute values equal another's */
     ADVICE_KINDS
 };
 
+/* Findings that group their objects report groups only at least this
+ * big: a key set shared by fewer dicts is not a record type, a class with
+ * fewer instances not worth a change. */
+#define ADVICE_MIN_RECORDS 16
+
 #define ADVICE_EXAMPLES 3
 
-/* One value held by several objects, or one group of a finding. */
+/* One group of a finding: a value held by several objects (duplicates),
+ * a key set (records), a class (no slots, identical instances). */
 struct advice_group {
-    char value[96];           /* a preview of the value */
-    uint64_t objects;         /* copies */
-    uint64_t size;            /* sys.getsizeof of one */
-    uint64_t saving;          /* (objects - 1) * size */
+    char value[160];          /* a preview of the value, the keys, the class */
+    uint64_t objects;         /* copies, dicts, instances */
+    uint64_t size;            /* bytes of one (the average where they differ) */
+    uint64_t bytes;           /* of all of them now */
+    uint64_t saving;
     uint64_t examples[ADVICE_EXAMPLES];
+    uint32_t fields;          /* records, no slots: keys or attribute names */
+    uint64_t as_slots;        /* records, no slots: bytes as instances of a __slots__ class */
+    uint64_t as_tuple;        /* records: ... as namedtuples or tuples (the same size) */
 };
 
 struct advice_finding {
@@ -40,9 +53,9 @@ struct advice_finding {
     uint64_t bytes;           /* their sys.getsizeof now */
     uint64_t saving;          /* estimated bytes freed by the fix */
     uint64_t examples[ADVICE_EXAMPLES];
-    struct advice_group *groups;  /* duplicates: the values, most saving first */
+    struct advice_group *groups;  /* most saving first (none for empty and over-allocated) */
     size_t ngroups;           /* listed */
-    uint64_t total_groups;    /* values with copies, listed or not */
+    uint64_t total_groups;    /* groups found, listed or not */
 };
 
 struct advice {
@@ -53,8 +66,8 @@ struct advice {
     uint64_t saving;          /* summed over the findings */
 };
 
-/* Look for waste in h; keep at most max_groups values per duplicates
- * finding. PHS_INTERNAL on out-of-memory. Release with advice_done. */
+/* Look for waste in h; keep at most max_groups groups per finding.
+ * PHS_INTERNAL on out-of-memory. Release with advice_done. */
 enum phs_status advise_build(struct heap *h, size_t max_groups, struct advice *out, struct phs_error *err);
 
 void advice_done(struct advice *a);

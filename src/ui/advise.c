@@ -15,10 +15,42 @@
 
 static void finding_title(const struct advice_finding *f, char *out, size_t cap)
 {
-    if (f->kind == ADVICE_DUPLICATES)
-        snprintf(out, cap, "duplicate %s values", f->type);
-    else
-        snprintf(out, cap, "%s %ss", advice_kind_name(f->kind), f->type);
+    switch (f->kind) {
+    case ADVICE_DUPLICATES: snprintf(out, cap, "duplicate %s values", f->type); break;
+    case ADVICE_RECORDS: snprintf(out, cap, "record-like dicts"); break;
+    case ADVICE_NO_SLOTS: snprintf(out, cap, "instances without __slots__"); break;
+    case ADVICE_IDENTICAL: snprintf(out, cap, "identical instances"); break;
+    default: snprintf(out, cap, "%s %ss", advice_kind_name(f->kind), f->type); break;
+    }
+}
+
+/* What a group's objects are called in its line. */
+static const char *group_noun(const struct advice_finding *f)
+{
+    switch (f->kind) {
+    case ADVICE_DUPLICATES: return "copies";
+    case ADVICE_RECORDS: return "dicts";
+    default: return "instances";
+    }
+}
+
+static void print_group(const struct advice_finding *f, const struct advice_group *v)
+{
+    char saved[32], count[32], as[32], as2[32];
+    cli_format_count(v->objects, count, sizeof count);
+    cli_format_bytes(v->saving, saved, sizeof saved);
+    printf("   %10s  %8s %s x %" PRIu64 " B  %s  (e.g. 0x%" PRIx64 ")\n", saved, count, group_noun(f), v->size,
+           v->value, v->examples[0]);
+    if (f->kind == ADVICE_RECORDS) {
+        cli_format_bytes(v->as_slots, as, sizeof as);
+        cli_format_bytes(v->as_tuple, as2, sizeof as2);
+        cli_format_bytes(v->bytes, count, sizeof count);
+        printf("               %s now; as __slots__ instances %s, as namedtuples or tuples %s\n", count, as, as2);
+    } else if (f->kind == ADVICE_NO_SLOTS) {
+        cli_format_bytes(v->as_slots, as, sizeof as);
+        cli_format_bytes(v->bytes, count, sizeof count);
+        printf("               %s now with their __dict__s; with __slots__ %s\n", count, as);
+    }
 }
 
 static void print_text(const struct cli_opts *o, const struct py_process *p, const struct advice *a,
@@ -50,16 +82,12 @@ static void print_text(const struct cli_opts *o, const struct py_process *p, con
         cli_format_bytes(f->saving, b1, sizeof b1);
         printf("\n%zu. %s: %s objects, %s now, %s saved\n", i + 1, title, b3, b2, b1);
         printf("   fix: %s\n", advice_fix(f->kind, f->type));
-        if (f->kind == ADVICE_DUPLICATES) {
-            for (size_t g = 0; g < f->ngroups && g < groups; g++) {
-                const struct advice_group *v = &f->groups[g];
-                cli_format_count(v->objects, b3, sizeof b3);
-                cli_format_bytes(v->saving, b1, sizeof b1);
-                printf("   %10s  %8s copies x %" PRIu64 " B  %s  (e.g. 0x%" PRIx64 ")\n", b1, b3, v->size,
-                       v->value, v->examples[0]);
-            }
+        if (f->groups) {
+            for (size_t g = 0; g < f->ngroups && g < groups; g++)
+                print_group(f, &f->groups[g]);
             if (f->total_groups > f->ngroups || f->total_groups > groups)
-                printf("   ... %" PRIu64 " values in all (--top N lists more)\n", f->total_groups);
+                printf("   ... %" PRIu64 " %s in all (--top N lists more)\n", f->total_groups,
+                       f->kind == ADVICE_DUPLICATES ? "values" : "groups");
         } else {
             printf("   e.g.");
             for (size_t k = 0; k < ADVICE_EXAMPLES && k < f->objects; k++)
@@ -97,7 +125,7 @@ static void print_json(const struct py_process *p, const struct advice *a)
             json_string(&j, NULL, hex);
         }
         json_array_end(&j);
-        if (f->kind == ADVICE_DUPLICATES) {
+        if (f->groups) {
             json_uint(&j, "values", f->total_groups);
             json_array_begin(&j, "groups");
             for (size_t g = 0; g < f->ngroups; g++) {
@@ -106,7 +134,16 @@ static void print_json(const struct py_process *p, const struct advice *a)
                 json_string(&j, "value", v->value);
                 json_uint(&j, "copies", v->objects);
                 json_uint(&j, "size", v->size);
+                json_uint(&j, "bytes", v->bytes);
                 json_uint(&j, "saving", v->saving);
+                if (f->kind == ADVICE_RECORDS || f->kind == ADVICE_NO_SLOTS) {
+                    json_uint(&j, "fields", v->fields);
+                    json_uint(&j, "as_slots", v->as_slots);
+                }
+                if (f->kind == ADVICE_RECORDS) {
+                    json_uint(&j, "as_namedtuple", v->as_tuple);
+                    json_uint(&j, "as_tuple", v->as_tuple);
+                }
                 json_array_begin(&j, "examples");
                 for (size_t k = 0; k < ADVICE_EXAMPLES && k < v->objects; k++) {
                     snprintf(hex, sizeof hex, "0x%" PRIx64, v->examples[k]);

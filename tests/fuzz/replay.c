@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pyheapscope/advise.h"
 #include "pyheapscope/histogram.h"
 
 #define MAX_RANGES 65536
@@ -359,6 +360,9 @@ uint64_t replay_exercise(struct replay *r)
         heap_interpreter_roots(&h, visit_root, &v);
         heap_unreferenced(&h, visit_unreferenced, &v);
     }
+    struct advice a;              /* advise: values, key sets, instances, tables */
+    if (advise_build(&h, 4, &a, &err) == PHS_OK)
+        advice_done(&a);
     uint64_t counted = h.total.count;
     heap_done(&h);
     return counted;

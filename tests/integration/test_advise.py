@@ -2,7 +2,8 @@
 (tests/targets/waste_target.py), on every interpreter here. The estimates
 must be honest: the target applies the suggested fix to its own data and
 measures what really went away (sys.getsizeof of the distinct objects it
-holds, before and after); each estimate must be within 10 % of that."""
+holds, before and after; for __slots__ and shared instances, what building
+them costs with tracemalloc); each estimate must be within 10 % of that."""
 import os
 import signal
 
@@ -60,9 +61,39 @@ def test_estimates_match_the_fix_applied_in_the_target(binary, make_target, pyth
     # spare capacity and empty containers: what the findings lose when the
     # target fixes its own (the rest of the heap does not change)
     for key, kind, what in (("overallocated", "list", "spare"), ("empty", "list", "empty_list"),
-                            ("empty", "dict", "empty_dict")):
+                            ("empty", "dict", "empty_dict"), ("duplicates", "tuple", "tuples"),
+                            ("duplicates", "frozenset", "frozensets"), ("overallocated", "dict", "sparse_dicts"),
+                            ("overallocated", "set", "sparse_sets")):
         estimate = finding(before, key, kind)["saving"] - finding(after, key, kind)["saving"]
         assert within(estimate, freed[what]), (key, kind, estimate, freed[what])
+    tuples = {g["value"] for g in finding(before, "duplicates", "tuple")["groups"]}
+    assert "(2000000, 'name-0')" in tuples, sorted(tuples)[:5]
+
+    # records: the key set, and its sizes as slots instances, namedtuples
+    # and tuples, each as the target measured them
+    classes = facts["classes"]
+    shape = [g for g in finding(before, "records", "dict")["groups"] if g["value"].startswith("{'rec_id'")]
+    assert len(shape) == 1, finding(before, "records", "dict")["groups"][:3]
+    shape = shape[0]
+    assert shape["value"] == "{'rec_id', 'rec_name', 'rec_price'}" and shape["fields"] == 3
+    assert within(shape["saving"], freed["records"]), (shape, freed["records"])
+    assert within(shape["as_slots"], classes["as_slots"]), (shape, classes)
+    assert within(shape["as_namedtuple"], classes["as_namedtuple"]), (shape, classes)
+    assert within(shape["as_tuple"], classes["as_tuple"]), (shape, classes)
+    assert not [g for g in finding(after, "records", "dict")["groups"] if "rec_id" in g["value"]]
+
+    # a class without __slots__, and identical instances: the saving that
+    # tracemalloc saw between building them as they are and as advised
+    plain = [g for g in finding(before, "no_slots", "instance")["groups"] if g["value"].startswith("__main__.Plain ")]
+    assert len(plain) == 1 and plain[0]["value"] == "__main__.Plain (a, b, c)", plain
+    assert within(plain[0]["saving"], classes["no_slots"]), (plain, classes["no_slots"])
+    shared = [g for g in finding(before, "identical", "instance")["groups"] if g["value"].startswith("__main__.Shared(")]
+    assert len(shared) == classes["groups"], shared
+    assert all(g["copies"] == classes["per_group"] for g in shared), shared
+    assert "__main__.Shared(x='name-0', y=0.5)" in {g["value"] for g in shared}, shared
+    estimate = sum(g["saving"] for g in shared)
+    assert within(estimate, classes["identical"]), (estimate, classes["identical"])
+    assert not [g for g in finding(before, "identical", "instance")["groups"] if g["value"].startswith("__main__.Plain(")]
 
 
 def test_text_report(binary, make_target):
