@@ -107,23 +107,32 @@ static int atom_equal(const struct heap_atom *a, const struct heap_atom *b)
     return a->kind >= (enum heap_atom_kind)VK_TUPLE || memcmp(a->data, b->data, a->len) == 0;
 }
 
-static int table_grow(struct value_table *t)
+/* Make room for one more element in an open-addressing table of elements
+ * of esize bytes whose first field is their hash (0: an empty slot):
+ * kept at most three-quarters full, doubled (or made, cap0 slots) when it
+ * would be fuller. -1 on out-of-memory. */
+static int table_room(void **slots, size_t *mask, size_t n, size_t esize, size_t cap0)
 {
-    size_t cap = t->v ? 2 * (t->mask + 1) : 1024;
-    struct value_slot *v = calloc(cap, sizeof *v);
+    unsigned char *old = *slots;
+    if ((n + 1) * 4 <= (old ? *mask + 1 : 0) * 3)
+        return 0;
+    size_t cap = old ? 2 * (*mask + 1) : cap0;
+    unsigned char *v = calloc(cap, esize);
     if (!v)
         return -1;
-    for (size_t i = 0; t->v && i <= t->mask; i++) {
-        if (!t->v[i].hash)
+    for (size_t i = 0; old && i <= *mask; i++) {
+        uint64_t h, taken;
+        memcpy(&h, old + i * esize, 8);
+        if (!h)
             continue;
-        size_t j = (size_t)t->v[i].hash & (cap - 1);
-        while (v[j].hash)
+        size_t j = (size_t)h & (cap - 1);
+        while (memcpy(&taken, v + j * esize, 8), taken)
             j = (j + 1) & (cap - 1);
-        v[j] = t->v[i];
+        memcpy(v + j * esize, old + i * esize, esize);
     }
-    free(t->v);
-    t->v = v;
-    t->mask = cap - 1;
+    free(old);
+    *slots = v;
+    *mask = cap - 1;
     return 0;
 }
 
@@ -139,7 +148,10 @@ static struct value_slot *add_value(struct pass *ps, const struct heap_object *o
                                     uint64_t hash, int *made)
 {
     struct value_table *t = &ps->values;
-    if ((t->n + 1) * 4 > (t->v ? t->mask + 1 : 0) * 3 && table_grow(t) != 0) {
+    void *slots = t->v;
+    int grown = table_room(&slots, &t->mask, t->n, sizeof *t->v, 1024);
+    t->v = slots;
+    if (grown != 0) {
         ps->oom = 1;
         return NULL;
     }
@@ -160,26 +172,6 @@ static struct value_slot *add_value(struct pass *ps, const struct heap_object *o
     return s;
 }
 
-static int group_grow(struct group_table *t)
-{
-    size_t cap = t->v ? 2 * (t->mask + 1) : 256;
-    struct group_slot *v = calloc(cap, sizeof *v);
-    if (!v)
-        return -1;
-    for (size_t i = 0; t->v && i <= t->mask; i++) {
-        if (!t->v[i].hash)
-            continue;
-        size_t j = (size_t)t->v[i].hash & (cap - 1);
-        while (v[j].hash)
-            j = (j + 1) & (cap - 1);
-        v[j] = t->v[i];
-    }
-    free(t->v);
-    t->v = v;
-    t->mask = cap - 1;
-    return 0;
-}
-
 /* The group of hash (of type and fields), made empty if new; NULL on
  * out-of-memory. *made tells whether it was. */
 static struct group_slot *group_get(struct pass *ps, struct group_table *t, uint64_t hash, uint32_t type,
@@ -187,7 +179,10 @@ static struct group_slot *group_get(struct pass *ps, struct group_table *t, uint
 {
     hash = mix64(hash ^ mix64((uint64_t)type << 32 | fields));
     hash = hash ? hash : 1;
-    if ((t->n + 1) * 4 > (t->v ? t->mask + 1 : 0) * 3 && group_grow(t) != 0) {
+    void *slots = t->v;
+    int grown = table_room(&slots, &t->mask, t->n, sizeof *t->v, 256);
+    t->v = slots;
+    if (grown != 0) {
         ps->oom = 1;
         return NULL;
     }

@@ -165,31 +165,21 @@ int cmd_advise(const struct cli_opts *o)
 {
     struct phs_error err;
     memset(&err, 0, sizeof err);
-    struct py_process p;
-    if (py_attach(o->pid, &o->attach, &p, &err) != PHS_OK)
-        return cli_fail("advise", &err);
-    struct snapshot *snap = snapshot_new(p.mem);
-    struct heap h;
-    struct heap_timing tm;
+    struct cli_live l;
     struct advice a;
-    /* text lists --top values per finding (default 10); JSON all of them
+    /* text lists --top groups per finding (default 10); JSON all of them
      * unless --top says otherwise */
     size_t groups = o->top > 0 ? (size_t)o->top : o->top == 0 || o->json ? (size_t)-1 : DEFAULT_GROUPS;
-    enum phs_status st = snap ? PHS_OK : phs_error_set(&err, PHS_INTERNAL, 0, "out of memory");
+    enum phs_status st = cli_live_take(o, &l, &err);
     if (st == PHS_OK)
-        st = heap_take(&p, snap, o->nonblocking, &h, &tm, &err);
+        st = advise_build(&l.h, groups, &a, &err);
     if (st == PHS_OK) {
-        st = advise_build(&h, groups, &a, &err);
-        if (st == PHS_OK) {
-            if (o->json)
-                print_json(&p, &a);
-            else
-                print_text(o, &p, &a, groups);
-            advice_done(&a);
-        }
-        heap_done(&h);
+        if (o->json)
+            print_json(&l.p, &a);
+        else
+            print_text(o, &l.p, &a, groups);
+        advice_done(&a);
     }
-    snapshot_free(snap);
-    py_process_done(&p);
+    cli_live_done(&l);
     return st == PHS_OK ? 0 : cli_fail("advise", &err);
 }

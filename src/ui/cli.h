@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "pyheapscope/error.h"
+#include "pyheapscope/heap.h"
 #include "pyheapscope/runtime.h"
 
 #define PYHEAPSCOPE_VERSION "0.1.0"
@@ -27,6 +28,20 @@ struct cli_opts {
     const char *kind;             /* paths --kind */
     long max;                     /* paths --max: 0 default */
 };
+
+/* One heap taken from a live process for a one-shot command (live.c). */
+struct cli_live {
+    struct py_process p;
+    struct snapshot *snap;
+    struct heap h;
+    struct heap_timing tm;
+    int attached, have_heap;
+};
+
+/* Attach to o->pid, copy and walk its heap (paused unless o->nonblocking).
+ * Whatever it returns, release l with cli_live_done. */
+enum phs_status cli_live_take(const struct cli_opts *o, struct cli_live *l, struct phs_error *err);
+void cli_live_done(struct cli_live *l);
 
 /* Human-friendly figures for text output. Cannot fail; truncate to cap. */
 void cli_format_bytes(uint64_t n, char *out, size_t cap);

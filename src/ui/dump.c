@@ -302,28 +302,19 @@ int cmd_dump(const struct cli_opts *o)
 {
     struct phs_error err;
     memset(&err, 0, sizeof err);
-    struct py_process p;
-    if (py_attach(o->pid, &o->attach, &p, &err) != PHS_OK)
-        return cli_fail("dump", &err);
-    struct snapshot *snap = snapshot_new(p.mem);
-    struct heap h;
-    struct heap_timing tm;
+    struct cli_live l;
     struct dump d;
     memset(&d, 0, sizeof d);
-    enum phs_status st = snap ? PHS_OK : phs_error_set(&err, PHS_INTERNAL, 0, "out of memory");
-    if (st == PHS_OK)
-        st = heap_take(&p, snap, o->nonblocking, &h, &tm, &err);
+    enum phs_status st = cli_live_take(o, &l, &err);
     if (st == PHS_OK) {
         FILE *f = open_output(o->output, &err);
-        st = f ? write_dump(f, &p, &h, &tm, &d, &err) : err.code;
+        st = f ? write_dump(f, &l.p, &l.h, &l.tm, &d, &err) : err.code;
         if (f && (fflush(f) != 0 || ferror(f)) && st == PHS_OK)
             st = phs_error_set(&err, PHS_IO, errno, "writing %s: %s", o->output, strerror(errno));
         if (f && f != stdout && fclose(f) != 0 && st == PHS_OK)
             st = phs_error_set(&err, PHS_IO, errno, "closing %s: %s", o->output, strerror(errno));
-        heap_done(&h);
     }
-    snapshot_free(snap);
-    py_process_done(&p);
+    cli_live_done(&l);
     free(d.interned[0].v);
     free(d.interned[1].v);
     if (st != PHS_OK)

@@ -160,27 +160,17 @@ int cmd_summary(const struct cli_opts *o)
 {
     struct phs_error err;
     memset(&err, 0, sizeof err);
-    struct py_process p;
-    if (py_attach(o->pid, &o->attach, &p, &err) != PHS_OK)
-        return cli_fail("summary", &err);
-    struct snapshot *snap = snapshot_new(p.mem);
-    struct heap h;
-    struct heap_timing tm;
+    struct cli_live l;
     struct histogram hg;
-    enum phs_status st = snap ? PHS_OK : phs_error_set(&err, PHS_INTERNAL, 0, "out of memory");
+    enum phs_status st = cli_live_take(o, &l, &err);
     if (st == PHS_OK)
-        st = heap_take(&p, snap, o->nonblocking, &h, &tm, &err);
+        st = histogram_build(&l.h, &hg, &err);
     if (st == PHS_OK) {
-        st = histogram_build(&h, &hg, &err);
-        if (st == PHS_OK) {
-            struct origin from = {.pid = p.pid, .version = p.version, .target_reads = p.mem->reads};
-            print_histogram(o, &from, &h, &tm, &hg);
-            histogram_done(&hg);
-        }
-        heap_done(&h);
+        struct origin from = {.pid = l.p.pid, .version = l.p.version, .target_reads = l.p.mem->reads};
+        print_histogram(o, &from, &l.h, &l.tm, &hg);
+        histogram_done(&hg);
     }
-    snapshot_free(snap);
-    py_process_done(&p);
+    cli_live_done(&l);
     return st == PHS_OK ? 0 : cli_fail("summary", &err);
 }
 
