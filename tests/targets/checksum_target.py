@@ -8,13 +8,14 @@ pyheapscope does to look, the data must not change.
     python checksum_target.py FACTS_FILE
 """
 import hashlib
-import json
 import os
 import pickle
 import signal
 import sys
 import threading
 import time
+
+from facts import write_facts
 
 
 class Item:
@@ -42,11 +43,6 @@ def tick():
         time.sleep(0.001)
 
 
-def write(path, facts):
-    with open(path + '.tmp', 'w') as f:
-        json.dump(facts, f)
-    os.rename(path + '.tmp', path)
-
 
 def main():
     path = sys.argv[1]
@@ -54,14 +50,14 @@ def main():
     threading.Thread(target=tick, daemon=True).start()
     wanted = []
     signal.signal(signal.SIGUSR1, lambda *_: wanted.append(1))
-    write(path, {'pid': os.getpid(), 'digest': first})
+    write_facts(path, {'pid': os.getpid(), 'digest': first})
     checks = 0
     while True:
         time.sleep(0.02)
         while wanted:
             wanted.pop()
             checks += 1
-            write('%s.%d' % (path, checks), {'digest': first, 'now': digest(), 'ticks': ticks[0]})
+            write_facts('%s.%d' % (path, checks), {'digest': first, 'now': digest(), 'ticks': ticks[0]})
 
 
 main()

@@ -4,12 +4,13 @@ never changes. Any difference it finds goes to FACTS.errors.
 
     python churn_target.py FACTS_FILE [THREADS]
 """
-import json
 import os
 import random
 import sys
 import threading
 import time
+
+from facts import write_facts
 
 
 def churn(seed, errors_path):
@@ -43,9 +44,7 @@ def main():
     for s in range(nthreads):
         threading.Thread(target=churn, args=(s, errors_path), daemon=True).start()
     time.sleep(0.5)
-    with open(facts_path + '.tmp', 'w') as f:
-        json.dump({'pid': os.getpid(), 'threads': nthreads}, f)
-    os.rename(facts_path + '.tmp', facts_path)
+    write_facts(facts_path, {'pid': os.getpid(), 'threads': nthreads})
     while True:
         time.sleep(3600)
 

@@ -5,10 +5,11 @@ the collector with its lists taken apart.
     python collecting_target.py FACTS_FILE
 """
 import gc
-import json
 import os
 import sys
 import time
+
+from facts import write_facts
 
 
 class Node:
@@ -19,9 +20,7 @@ class Node:
 
 def main():
     keep = [Node(i) for i in range(300000)]
-    with open(sys.argv[1] + '.tmp', 'w') as f:
-        json.dump({'pid': os.getpid(), 'nodes': len(keep)}, f)
-    os.rename(sys.argv[1] + '.tmp', sys.argv[1])
+    write_facts(sys.argv[1], {'pid': os.getpid(), 'nodes': len(keep)})
     while True:
         t0 = time.time()
         gc.collect()

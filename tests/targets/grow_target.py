@@ -4,10 +4,11 @@ leaking cache), for `top`: python grow_target.py FACTS_FILE [RATE] [LIFETIME]
 RATE instances of __main__.Leak per second (default 500), each holding a
 str; after LIFETIME seconds (default: forever) the target exits.
 """
-import json
 import os
 import sys
 import time
+
+from facts import write_facts
 
 
 class Leak:
@@ -21,9 +22,7 @@ def main():
     rate = int(sys.argv[2]) if len(sys.argv) > 2 else 500
     lifetime = float(sys.argv[3]) if len(sys.argv) > 3 else 0
     keep = []
-    with open(facts_path + '.tmp', 'w') as f:
-        json.dump({'pid': os.getpid(), 'rate': rate}, f)
-    os.rename(facts_path + '.tmp', facts_path)
+    write_facts(facts_path, {'pid': os.getpid(), 'rate': rate})
     start = time.time()
     n = 0
     while not lifetime or time.time() - start < lifetime:

@@ -9,10 +9,11 @@ so the target itself never touches them again; it only sleeps.
 import collections
 import ctypes
 import gc
-import json
 import os
 import sys
 import time
+
+from facts import write_facts
 
 WILD = 0x100000000000          # aligned, not mapped
 MISALIGNED = 0x41414141
@@ -76,9 +77,7 @@ def main():
     hostile.append(b)
     wild += 1
 
-    with open(sys.argv[1] + '.tmp', 'w') as f:
-        json.dump({'pid': os.getpid(), 'wild_pointers': wild}, f)
-    os.rename(sys.argv[1] + '.tmp', sys.argv[1])
+    write_facts(sys.argv[1], {'pid': os.getpid(), 'wild_pointers': wild})
     while True:
         time.sleep(3600)
 

@@ -5,13 +5,14 @@ ADD more instances and writes its facts again (FACTS_FILE.N, N = 1, 2, ...).
     python leaky_target.py FACTS_FILE [COUNT] [ADD]
 """
 import gc
-import json
 import os
 import signal
 import sys
 import threading
 import time
 import types
+
+from facts import write_facts
 
 app = types.ModuleType('app')
 sys.modules['app'] = app
@@ -45,9 +46,7 @@ def facts():
 
 def write(path):
     gc.collect()
-    with open(path + '.tmp', 'w') as f:
-        json.dump(facts(), f)
-    os.rename(path + '.tmp', path)
+    write_facts(path, facts())
 
 
 def main():

@@ -16,12 +16,13 @@ cache_retained: the bytes (sys.getsizeof) of the cache and everything only
 the cache keeps alive, computed here from reference counts.
 """
 import gc
-import json
 import os
 import sys
 import threading
 import time
 import types
+
+from facts import write_facts
 
 gc.disable()
 
@@ -148,9 +149,7 @@ def main():
     threading.Thread(target=hold, args=(ready,), daemon=True).start()
     ready.wait()
     facts['cache_retained'], facts['cache_retained_objects'] = retained_by(app.cache)
-    with open(path + '.tmp', 'w') as f:
-        json.dump(facts, f)
-    os.rename(path + '.tmp', path)
+    write_facts(path, facts)
     while True:
         time.sleep(0.5)
 

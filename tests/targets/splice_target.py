@@ -4,10 +4,11 @@ already moved, its partner not yet).
 
     python splice_target.py FACTS_FILE [THREADS]
 """
-import json
 import os
 import sys
 import threading
+
+from facts import write_facts
 
 
 def spin():
@@ -21,9 +22,7 @@ def spin():
 def main():
     for _ in range(int(sys.argv[2]) if len(sys.argv) > 2 else 0):
         threading.Thread(target=spin, daemon=True).start()
-    with open(sys.argv[1] + '.tmp', 'w') as f:
-        json.dump({'pid': os.getpid()}, f)
-    os.rename(sys.argv[1] + '.tmp', sys.argv[1])
+    write_facts(sys.argv[1], {'pid': os.getpid()})
     spin()
 
 

@@ -18,12 +18,12 @@ instances from the same attribute values with and without the change.
 """
 import collections
 import gc
-import json
-import os
 import signal
 import sys
 import time
 import tracemalloc
+
+from facts import write_facts
 
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
 
@@ -171,11 +171,6 @@ def fix():
     data["empty_dict"][:] = []
 
 
-def write(path, facts):
-    with open(path + ".tmp", "w") as f:
-        json.dump(facts, f)
-    os.rename(path + ".tmp", path)
-
 
 def main():
     path = sys.argv[1]
@@ -184,7 +179,7 @@ def main():
     classes = class_facts()
     gc.collect()
     before = measure()
-    write(path, {
+    write_facts(path, {
         "classes": classes,
         "values": {
             "str": sorted(set(data["str"])),
@@ -201,7 +196,7 @@ def main():
     gc.collect()
     after = measure()
     # the lists of containers themselves are not part of the waste
-    write(path + ".1", {"freed": {k: before[k] - after[k] for k in before}})
+    write_facts(path + ".1", {"freed": {k: before[k] - after[k] for k in before}})
     while True:
         time.sleep(1)
 
