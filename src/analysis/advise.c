@@ -673,6 +673,21 @@ static int collect_duplicates(struct pass *ps, struct advice_finding *f, int kin
     return 0;
 }
 
+/* Fill g for n objects taking bytes now, which as instances of a class
+ * with __slots__ of `fields` names would take as_slots, the saving being
+ * the difference; 0 (g to be reused) if that saves nothing. */
+static int as_slots_group(struct pass *ps, struct advice_group *g, uint64_t n, uint64_t bytes, uint32_t fields,
+                          const uint64_t *examples)
+{
+    uint64_t as_slots = n * heap_size_as(ps->h, HEAP_AS_SLOTS, fields);
+    if (!n || !as_slots || as_slots >= bytes)
+        return 0;
+    *g = (struct advice_group){.objects = n, .bytes = bytes, .size = bytes / n, .fields = fields,
+                               .as_slots = as_slots, .saving = bytes - as_slots};
+    memcpy(g->examples, examples, sizeof g->examples);
+    return 1;
+}
+
 /* Records: each key set of at least ADVICE_MIN_RECORDS dicts, with what
  * its dicts would take as __slots__ instances, namedtuples or tuples. */
 static int collect_records(struct pass *ps, struct advice_finding *f, size_t max_groups)
@@ -688,16 +703,9 @@ static int collect_records(struct pass *ps, struct advice_finding *f, size_t max
         if (!s->hash || s->objects < ADVICE_MIN_RECORDS)
             continue;
         struct advice_group *g = &all[k];
-        g->objects = s->objects;
-        g->bytes = s->bytes;
-        g->size = s->bytes / s->objects;
-        g->fields = s->fields;
-        g->as_slots = s->objects * heap_size_as(ps->h, HEAP_AS_SLOTS, s->fields);
-        g->as_tuple = s->objects * heap_size_as(ps->h, HEAP_AS_TUPLE, s->fields);
-        if (!g->as_slots || g->as_slots >= g->bytes)
+        if (!as_slots_group(ps, g, s->objects, s->bytes, s->fields, s->examples))
             continue;
-        g->saving = g->bytes - g->as_slots;
-        memcpy(g->examples, s->examples, sizeof g->examples);
+        g->as_tuple = s->objects * heap_size_as(ps->h, HEAP_AS_TUPLE, s->fields);
         snprintf(g->value, sizeof g->value, "{%s}", s->value ? s->value : "");
         finding_add_group(f, g);
         k++;
@@ -721,15 +729,8 @@ static int collect_no_slots(struct pass *ps, struct advice_finding *f, size_t ma
         if (!c || c->instances < ADVICE_MIN_RECORDS || c->too_many || !c->nnames)
             continue;
         struct advice_group *g = &all[k];
-        g->objects = c->instances;
-        g->bytes = c->bytes;
-        g->size = c->bytes / c->instances;
-        g->fields = c->nnames;
-        g->as_slots = c->instances * heap_size_as(ps->h, HEAP_AS_SLOTS, c->nnames);
-        if (!g->as_slots || g->as_slots >= g->bytes)
+        if (!as_slots_group(ps, g, c->instances, c->bytes, c->nnames, c->examples))
             continue;
-        g->saving = g->bytes - g->as_slots;
-        memcpy(g->examples, c->examples, sizeof g->examples);
         char names[120];
         join_names(c->names, (int)c->nnames, "", names, sizeof names);
         snprintf(g->value, sizeof g->value, "%s (%s)", ps->h->types[i].name, names);
