@@ -89,6 +89,7 @@ struct heap_stats {
 };
 
 struct walker;
+struct heap_backend;
 
 /* The walk's result: every type seen, with what its instances add up to.
  * The objects themselves are not listed (a list of ten million records
@@ -99,6 +100,8 @@ struct heap {
     struct heap_tally total;
     struct heap_stats stats;
     struct walker *walker;    /* private: what heap_each and heap_previews need */
+    const struct heap_backend *backend;   /* a heap read back from elsewhere (below); NULL for a walk */
+    void *backend_self;
 };
 
 struct heap_walk_opts {
@@ -210,6 +213,10 @@ struct heap_atom {
 /* Fill a for o; 1 if it is such an atom and its value could be read, else 0. */
 int heap_atom(struct heap *h, const struct heap_object *o, struct heap_atom *a);
 
+/* A 64-bit hash of an atom's kind and value, never 0: equal atoms hash
+ * alike (a dump writes it for values it cuts, "vh"). */
+uint64_t heap_atom_hash(const struct heap_atom *a);
+
 /* The allocated capacity of a list (item slots) or a bytearray (bytes),
  * exactly those types; -1 for anything else or when unreadable. */
 int64_t heap_capacity(struct heap *h, const struct heap_object *o);
@@ -248,6 +255,29 @@ void heap_previews(struct heap *h, const struct heap_object *objs, size_t n, cha
  * p holds), into names[0..cap); returns how many. A recording of a process
  * (tests/fuzz) keeps their addresses. Cannot fail. */
 size_t heap_symbols_used(const char **names, size_t cap);
+
+/* ---- a heap read back from elsewhere ---- */
+
+/* Objects that come not from a walk of a copy but from a record of one (a
+ * dump: src/analysis/dumpheap.c). Set on a heap, these answer
+ * heap_each_edges_of, heap_object_at, heap_value, heap_length, heap_atom,
+ * heap_capacity, heap_size_as and heap_table with the same meaning as
+ * above, and done releases self in heap_done. The other calls find
+ * nothing. An atom's data is then the recorded value (any encoding, the
+ * same for equal values), compared only with the same backend's. */
+struct heap_backend {
+    int (*each_edges_of)(void *self, const unsigned char *want, size_t nwant,
+                         int (*fn)(const struct heap_object *o, const struct heap_edge *e, size_t n, void *arg),
+                         void *arg);
+    int (*object_at)(void *self, uint64_t addr, struct heap_object *o);
+    int (*value)(void *self, const struct heap_object *o, char *out, size_t cap, size_t max_chars, int *truncated);
+    int64_t (*length)(void *self, const struct heap_object *o);
+    int (*atom)(void *self, const struct heap_object *o, struct heap_atom *a);
+    int64_t (*capacity)(void *self, const struct heap_object *o);
+    uint64_t (*size_as)(void *self, enum heap_alt alt, uint64_t n);
+    int (*table)(void *self, const struct heap_object *o, struct heap_table *t);
+    void (*done)(void *self);
+};
 
 /* ---- taking a snapshot and walking it (take.c) ---- */
 

@@ -94,12 +94,6 @@ static uint64_t bytes_hash(uint64_t seed, const void *p, size_t n)
     return x;
 }
 
-static uint64_t atom_hash(const struct heap_atom *a)
-{
-    uint64_t x = bytes_hash((uint64_t)a->kind << 8 | a->unit | (uint64_t)(a->sign + 1) << 4, a->data, a->len);
-    return x ? x : 1;
-}
-
 static int atom_equal(const struct heap_atom *a, const struct heap_atom *b)
 {
     if (a->kind != b->kind || a->unit != b->unit || a->sign != b->sign || a->len != b->len)
@@ -242,7 +236,7 @@ static uint64_t value_key(struct pass *ps, uint64_t addr)
 {
     struct heap_object o;
     struct heap_atom a;
-    return atom_at(ps, addr, &o, &a) ? atom_hash(&a) : mix64(addr);
+    return atom_at(ps, addr, &o, &a) ? heap_atom_hash(&a) : mix64(addr);
 }
 
 /* ---- duplicates of tuples and frozensets of atoms ---- */
@@ -283,7 +277,7 @@ static void composite_value(struct pass *ps, const struct heap_object *o, const 
             continue;
         if (!atom_at(ps, e[i].to, &item, &a))
             return;               /* not made of atoms only */
-        uint64_t ih = atom_hash(&a);
+        uint64_t ih = heap_atom_hash(&a);
         hash = kind == VK_TUPLE ? mix64(hash ^ ih) : hash + mix64(ih);   /* a frozenset has no order */
         if (items < SHOWN_ITEMS) {
             first[items] = item;
@@ -562,7 +556,7 @@ static int visit(const struct heap_object *o, const struct heap_edge *e, size_t 
     switch (role) {
     case ROLE_ATOM:
         if (heap_atom(ps->h, o, &a))
-            add_value(ps, o, &a, atom_hash(&a), &made);
+            add_value(ps, o, &a, heap_atom_hash(&a), &made);
         break;
     case ROLE_TUPLE:
     case ROLE_FROZENSET:
@@ -585,10 +579,18 @@ static int visit(const struct heap_object *o, const struct heap_edge *e, size_t 
     return ps->oom;
 }
 
+/* Most saving first; ties by what they show, then by address, so that the
+ * order is the same whatever order the groups were found in (a live heap
+ * and a dump of it list the same groups). */
 static int by_saving(const void *a, const void *b)
 {
     const struct advice_group *x = a, *y = b;
-    return x->saving < y->saving ? 1 : x->saving > y->saving ? -1 : 0;
+    if (x->saving != y->saving)
+        return x->saving < y->saving ? 1 : -1;
+    int c = strcmp(x->value, y->value);
+    if (c)
+        return c;
+    return x->examples[0] < y->examples[0] ? -1 : x->examples[0] > y->examples[0];
 }
 
 static int finding_by_saving(const void *a, const void *b)
@@ -623,20 +625,22 @@ static void finding_init(struct advice_finding *f, enum advice_kind kind, const 
     snprintf(f->type, sizeof f->type, "%s", type);
 }
 
-/* Account group g (filled) to f; the first ones give f its examples. */
+/* Account group g (filled) to f. */
 static void finding_add_group(struct advice_finding *f, const struct advice_group *g)
 {
-    note_example(f->examples, f->total_groups, g->examples[0]);
     f->total_groups++;
     f->objects += g->objects;
     f->bytes += g->bytes;
     f->saving += g->saving;
 }
 
-/* Sort f's groups most saving first and keep max_groups of them. */
+/* Sort f's groups most saving first and keep max_groups of them; the
+ * first ones give f its examples. */
 static void finding_keep(struct advice_finding *f, struct advice_group *all, size_t n, size_t max_groups)
 {
     qsort(all, n, sizeof *all, by_saving);
+    for (size_t i = 0; i < n; i++)
+        note_example(f->examples, i, all[i].examples[0]);
     f->ngroups = n < max_groups ? n : max_groups;
     f->groups = all;
 }

@@ -135,6 +135,8 @@ int heap_each_edges_of(struct heap *h, const unsigned char *want, size_t nwant,
                        int (*fn)(const struct heap_object *o, const struct heap_edge *e, size_t n, void *arg),
                        void *arg)
 {
+    if (h->backend)
+        return h->backend->each_edges_of(h->backend_self, want, nwant, fn, arg);
     struct walker *w = h->walker;
     if (!w)
         return 0;
@@ -157,6 +159,8 @@ int heap_each_edges_of(struct heap *h, const unsigned char *want, size_t nwant,
 
 int heap_object_at(struct heap *h, uint64_t addr, struct heap_object *o)
 {
+    if (h->backend)
+        return h->backend->object_at(h->backend_self, addr, o);
     struct walker *w = h->walker;
     uint64_t hdr[2];
     if (!w || !addr || !counted_object(w, addr) || rd(w, addr, hdr, sizeof hdr) != 0)

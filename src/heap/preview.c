@@ -218,17 +218,19 @@ static int bytes_value(struct walker *w, uint64_t addr, char *out, size_t cap, s
     const unsigned char *b = take ? walker_view(w, addr + (uint64_t)WO(w, VAROBJECT_SIZE) + 8, take) : NULL;
     if (take && !b)                         /* ob_sval follows ob_shash */
         return 0;
-    size_t k = 0;
+    size_t k = 0, i = 0;
     out[0] = '\0';
-    for (size_t i = 0; i < take && k + 5 < cap; i++)
+    for (; i < take && k + 5 < cap; i++)     /* out may fill before max_chars */
         k += (size_t)snprintf(out + k, cap - k, b[i] >= 0x20 && b[i] < 0x7f && b[i] != '\\' ? "%c" : "\\x%02x",
                               b[i]);
-    *truncated = take < (size_t)n;
+    *truncated = i < (size_t)n;
     return 1;
 }
 
 int64_t heap_length(struct heap *h, const struct heap_object *o)
 {
+    if (h->backend)
+        return h->backend->length(h->backend_self, o);
     struct walker *w = h->walker;
     struct tinfo *t = object_tinfo(h, o);
     if (!t)
@@ -265,6 +267,8 @@ int heap_str_interned(struct heap *h, const struct heap_object *o)
 int heap_value(struct heap *h, const struct heap_object *o, char *out, size_t cap, size_t max_chars,
                int *truncated)
 {
+    if (h->backend)
+        return h->backend->value(h->backend_self, o, out, cap, max_chars, truncated);
     struct walker *w = h->walker;
     *truncated = 0;
     struct tinfo *t = cap ? object_tinfo(h, o) : NULL;
@@ -298,6 +302,8 @@ int heap_value(struct heap *h, const struct heap_object *o, char *out, size_t ca
 
 int heap_atom(struct heap *h, const struct heap_object *o, struct heap_atom *a)
 {
+    if (h->backend)
+        return h->backend->atom(h->backend_self, o, a);
     struct walker *w = h->walker;
     struct tinfo *t = object_tinfo(h, o);
     memset(a, 0, sizeof *a);
@@ -349,8 +355,19 @@ int heap_atom(struct heap *h, const struct heap_object *o, struct heap_atom *a)
     return a->data != NULL;
 }
 
+uint64_t heap_atom_hash(const struct heap_atom *a)
+{
+    /* FNV-1a over the value, seeded with what else tells atoms apart */
+    uint64_t x = 1469598103934665603ull ^ ((uint64_t)a->kind << 8 | a->unit | (uint64_t)(a->sign + 1) << 4);
+    for (size_t i = 0; i < a->len; i++)
+        x = (x ^ a->data[i]) * 1099511628211ull;
+    return x ? x : 1;
+}
+
 int64_t heap_capacity(struct heap *h, const struct heap_object *o)
 {
+    if (h->backend)
+        return h->backend->capacity(h->backend_self, o);
     struct walker *w = h->walker;
     struct tinfo *t = object_tinfo(h, o);
     if (!t || !t->is_core)

@@ -890,6 +890,8 @@ enum phs_status heap_walk(struct py_process *p, struct memsrc *mem, struct snaps
 
 void heap_done(struct heap *h)
 {
+    if (h->backend)
+        h->backend->done(h->backend_self);
     if (h->walker) {
         walker_free(h->walker);
         free(h->walker);

@@ -21,6 +21,8 @@ static struct tinfo *core_type(struct walker *w, enum layout_kind lk)
 
 uint64_t heap_size_as(struct heap *h, enum heap_alt alt, uint64_t n)
 {
+    if (h->backend)
+        return h->backend->size_as(h->backend_self, alt, n);
     struct walker *w = h->walker;
     if (!w || n > (1u << 20))
         return 0;
@@ -73,6 +75,13 @@ static int dict_table(struct walker *w, const struct heap_object *o, struct heap
         t->rebuilt_bytes = 0;
         return 1;
     }
+    /* a table without deleted entries that is at most twice the need is
+     * copied as it is (dict_merge's clone of a clean table) */
+    if (used == s.nentries && (s.slots == 8 || s.slots / 2 * 2 / 3 < used)) {
+        t->rebuilt_slots = s.slots;
+        t->rebuilt_bytes = t->bytes;
+        return 1;
+    }
     t->rebuilt_slots = dict_presize(w, used);
     t->rebuilt_bytes = (uint64_t)dict_keys_bytes(w, t->rebuilt_slots, s.esize);
     return 1;
@@ -107,6 +116,8 @@ static int set_table(struct walker *w, const struct heap_object *o, struct heap_
 
 int heap_table(struct heap *h, const struct heap_object *o, struct heap_table *t)
 {
+    if (h->backend)
+        return h->backend->table(h->backend_self, o, t);
     struct walker *w = h->walker;
     if (!w || o->type >= h->ntypes)
         return 0;
