@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pyheapscope/addrindex.h"
+
 #define REFGRAPH_NONE UINT32_MAX     /* no node: the virtual root above all roots */
 
 struct ref_root {
@@ -34,10 +36,7 @@ struct ref_graph {
     size_t nroots;
     char **root_names;               /* "sys.modules", "thread 1234: frame handle (app.py:12)" */
     size_t nroot_names;
-    /* refgraph_index: the first node of each slice of the address range */
-    uint32_t *bucket;
-    size_t nbuckets;
-    unsigned shift;
+    struct addr_index index;         /* refgraph_index */
     /* built on demand (refgraph_build_preds): who refers to each node */
     uint64_t *rfirst;
     uint32_t *rfrom;

@@ -22,56 +22,21 @@ void refgraph_free(struct ref_graph *g)
     free(g->root_names);
     free(g->rfirst);
     free(g->rfrom);
-    free(g->bucket);
+    addr_index_free(&g->index);
     memset(g, 0, sizeof *g);
 }
 
 int refgraph_index(struct ref_graph *g)
 {
-    free(g->bucket);
-    g->bucket = NULL;
-    if (g->n == 0)
-        return 0;
-    uint64_t span = g->addr[g->n - 1] - g->addr[0];
-    unsigned shift = 0;
-    while ((span >> shift) >= g->n)
-        shift++;
-    size_t nb = (size_t)(span >> shift) + 2;
-    uint32_t *bucket = malloc(nb * sizeof *bucket);
-    if (!bucket)
-        return -1;
-    size_t v = 0;
-    for (size_t b = 0; b < nb; b++) {
-        while (v < g->n && ((g->addr[v] - g->addr[0]) >> shift) < b)
-            v++;
-        bucket[b] = (uint32_t)v;
-    }
-    g->bucket = bucket;
-    g->nbuckets = nb;
-    g->shift = shift;
-    return 0;
+    addr_index_free(&g->index);
+    return addr_index_build(&g->index, g->addr, g->n);
 }
 
 uint32_t refgraph_find(const struct ref_graph *g, uint64_t addr)
 {
-    size_t lo = 0, hi = g->n;
-    if (g->bucket) {
-        if (addr < g->addr[0])
-            return REFGRAPH_NONE;
-        uint64_t b = (addr - g->addr[0]) >> g->shift;
-        if (b + 1 >= g->nbuckets)
-            return REFGRAPH_NONE;
-        lo = g->bucket[b];
-        hi = g->bucket[b + 1];
-    }
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (g->addr[mid] < addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < g->n && g->addr[lo] == addr ? (uint32_t)lo : REFGRAPH_NONE;
+    struct addr_index all = {.addr = g->addr, .n = g->n};    /* not indexed: bisect all */
+    size_t at = addr_index_find(g->index.addr == g->addr ? &g->index : &all, addr);
+    return at == ADDR_INDEX_NONE ? REFGRAPH_NONE : (uint32_t)at;
 }
 
 int refgraph_build_preds(struct ref_graph *g)

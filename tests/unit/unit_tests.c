@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pyheapscope/addrindex.h"
 #include "pyheapscope/growth.h"
 #include "pyheapscope/heap.h"
 #include "pyheapscope/histogram.h"
@@ -564,6 +565,39 @@ static void test_paths_and_groups(void)
     refgraph_free(&g);
 }
 
+/* addr_index_find against a linear search, on ascending addresses that
+ * cluster like a heap's (dense runs far apart), for every address and its
+ * neighbours, with and without the slices. */
+static void test_addr_index(void)
+{
+    uint64_t seed = 777;
+    int mismatches = 0;
+    for (int round = 0; round < 40; round++) {
+        size_t n = (size_t)round * 37 % 500;
+        uint64_t *addr = malloc((n ? n : 1) * sizeof *addr), a = 0x10000 + (uint64_t)round * 16;
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            a += (seed >> 60) == 0 ? (seed >> 20) % (1ull << 40) : 16 * (1 + (seed >> 33) % 4);
+            addr[i] = a;
+        }
+        struct addr_index ix, all = {.addr = addr, .n = n};
+        CHECK(addr_index_build(&ix, addr, n) == 0);
+        for (size_t i = 0; i < n; i++)
+            for (int d = -8; d <= 8; d += 8) {
+                uint64_t q = addr[i] + (uint64_t)(int64_t)d;
+                size_t want = ADDR_INDEX_NONE;
+                for (size_t k = 0; k < n; k++)
+                    if (addr[k] == q)
+                        want = k;
+                mismatches += addr_index_find(&ix, q) != want || addr_index_find(&all, q) != want;
+            }
+        mismatches += addr_index_find(&ix, 0) != ADDR_INDEX_NONE || addr_index_find(&ix, UINT64_MAX) != ADDR_INDEX_NONE;
+        addr_index_free(&ix);
+        free(addr);
+    }
+    CHECK(mismatches == 0);
+}
+
 int main(void)
 {
     test_maps_parse();
@@ -581,6 +615,7 @@ int main(void)
     test_growth();
     test_dominators_random();
     test_paths_and_groups();
+    test_addr_index();
     printf("unit: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
