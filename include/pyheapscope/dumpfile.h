@@ -22,6 +22,8 @@ struct dump_header {
     int paused;
     uint64_t pause_ns, copy_ns, walk_ns, bytes_copied;
     uint64_t objects, bytes;      /* totals as the writer counted them */
+    uint64_t slots_size[2];       /* format 3: [base, per slot] of a __slots__ instance; 0 0 unknown */
+    uint64_t tuple_size[2];       /* ... of a tuple */
 };
 
 /* Read the dump at path into hd and h (types with their tallies and the
@@ -54,7 +56,22 @@ struct dump_record {
     int value_cut;
     size_t nrefs;
     struct dump_ref *refs;
+    /* dumpfile_read_records only: */
+    uint64_t extra;           /* "x" */
+    int64_t owner;            /* "o": the kind whose instance's __dict__ this is, or -1 */
+    int64_t length;           /* "n", or -1 */
+    int64_t capacity;         /* "c", or -1 */
+    int has_table;
+    uint64_t table[4];        /* "t": slots, bytes; slots, bytes rebuilt */
+    const char *value_hash;   /* "vh", or NULL */
 };
+
+/* dumpfile_read, and fn(record) for every object record in file order,
+ * with all its fields (the record is valid during the call only); fn
+ * returns non-zero on out-of-memory, which stops the read (PHS_INTERNAL). */
+enum phs_status dumpfile_read_records(const char *path, struct dump_header *hd, struct heap *h,
+                                      int (*fn)(const struct dump_record *rec, void *arg), void *arg,
+                                      struct phs_error *err);
 
 /* Read again the object records starting at offsets[0..n) of the file (as
  * in ref_graph.line_at) and call fn(i, record) for each; the record is

@@ -42,6 +42,10 @@ struct reader {
     struct u64vec root_addrs;   /* the roots' addresses, likewise */
     size_t cap_roots;
     int unsorted;               /* the objects did not come in address order */
+    int (*on_record)(const struct dump_record *rec, void *arg);   /* dumpfile_read_records */
+    void *record_arg;
+    struct dump_record rec;     /* ... the record handed over, its refs reused */
+    size_t cap_refs;
 };
 
 /* The next line into r->line (without the newline); 0 at the end of the
@@ -114,6 +118,20 @@ static const char *get_str(json_object *o, const char *key)
     return json_object_get_string(v);
 }
 
+/* Two numbers under key into out; out left 0 0 unless both are there. */
+static void get_pair(json_object *o, const char *key, uint64_t out[2])
+{
+    json_object *arr;
+    if (!json_object_object_get_ex(o, key, &arr) || !json_object_is_type(arr, json_type_array) ||
+        json_object_array_length(arr) != 2)
+        return;
+    for (size_t i = 0; i < 2; i++)
+        if (!json_object_is_type(json_object_array_get_idx(arr, i), json_type_int))
+            return;
+    for (size_t i = 0; i < 2; i++)
+        out[i] = json_object_get_uint64(json_object_array_get_idx(arr, i));
+}
+
 static void copy_str(char *out, size_t cap, const char *s)
 {
     snprintf(out, cap, "%s", s ? s : "");
@@ -144,6 +162,8 @@ static enum phs_status read_header(struct reader *r, json_object *o, struct dump
     hd->bytes_copied = get_u64(o, "bytes_copied", &ok);
     hd->objects = get_u64(o, "objects", &ok);
     hd->bytes = get_u64(o, "bytes", &ok);
+    get_pair(o, "slots_size", hd->slots_size);
+    get_pair(o, "tuple_size", hd->tuple_size);
     return PHS_OK;
 }
 
@@ -164,7 +184,8 @@ static enum phs_status add_kind(struct reader *r, json_object *o, struct heap *h
     json_object *v;
     h->types[h->ntypes++] = (struct heap_type){
         .addr = get_u64(o, "type_addr", &ok), .name = copy,
-        .is_heap = json_object_object_get_ex(o, "heap_type", &v) && json_object_get_boolean(v)};
+        .is_heap = json_object_object_get_ex(o, "heap_type", &v) && json_object_get_boolean(v),
+        .has_dict = json_object_object_get_ex(o, "has_dict", &v) && json_object_get_boolean(v)};
     return PHS_OK;
 }
 
@@ -283,11 +304,45 @@ static enum phs_status add_fields(struct reader *r, const struct jsonl_object *f
     return graph_add_object(r, f->a, f->has_o ? (uint32_t)(GROUP_DICT_OF | f->o) : (uint32_t)f->k, f->s, err);
 }
 
+/* Make room for n references in the record handed over. */
+static int record_room(struct reader *r, size_t n)
+{
+    if (n <= r->cap_refs)
+        return 0;
+    struct dump_ref *refs = realloc(r->rec.refs, n * sizeof *refs);
+    if (!refs)
+        return -1;
+    r->rec.refs = refs;
+    r->cap_refs = n;
+    return 0;
+}
+
+/* dumpfile_read_records: the fast path's record as a dump_record. */
+static enum phs_status hand_over_fast(struct reader *r, const struct jsonl_object *f, struct phs_error *err)
+{
+    struct dump_record *rec = &r->rec;
+    if (record_room(r, f->nr) != 0)
+        return oom(err);
+    struct dump_ref *refs = rec->refs;
+    *rec = (struct dump_record){
+        .addr = f->a, .kind = (uint32_t)f->k, .size = f->s, .value = f->v, .value_cut = f->vt, .nrefs = f->nr,
+        .refs = refs, .extra = f->has_x ? f->x : 0, .owner = f->has_o ? (int64_t)f->o : -1,
+        .length = f->has_n ? (int64_t)f->n : -1, .capacity = f->has_c ? (int64_t)f->c : -1,
+        .has_table = f->has_t, .value_hash = f->vh};
+    memcpy(rec->table, f->t, sizeof rec->table);
+    for (size_t i = 0; i < f->nr; i++)
+        refs[i] = (struct dump_ref){.to = f->r[i], .index = f->e ? f->e[i].index : (int64_t)i,
+                                    .label = f->e ? f->e[i].text : NULL};
+    return r->on_record(rec, r->record_arg) ? oom(err) : PHS_OK;
+}
+
 /* An object record parsed by the fast path. */
 static enum phs_status add_fast_object(struct reader *r, const struct jsonl_object *f, struct heap *h,
                                        struct phs_error *err)
 {
     enum phs_status st = add_fields(r, f, h, err);
+    if (st == PHS_OK && r->on_record)
+        st = hand_over_fast(r, f, err);
     if (st != PHS_OK || !r->g || f->nr == 0)
         return st;
     if (vec_room(&r->refs, f->nr) != 0)
@@ -295,6 +350,45 @@ static enum phs_status add_fast_object(struct reader *r, const struct jsonl_obje
     memcpy(r->refs.v + r->refs.n, f->r, f->nr * sizeof *f->r);
     r->refs.n += f->nr;
     return PHS_OK;
+}
+
+static int fill_record(json_object *o, struct dump_record *rec, size_t *cap_refs);
+
+static int is_count(json_object *v)
+{
+    return json_object_is_type(v, json_type_int) && json_object_get_int64(v) >= 0;
+}
+
+/* The fields dumpfile_read_records hands over beyond the tallies' are of
+ * the types the format gives them: "v", "vh" strings, "vt" a boolean, "n",
+ * "c" counts, "t" four counts, "e" an index or a label per reference. */
+static int advise_fields_typed(json_object *o)
+{
+    json_object *v, *r;
+    if ((json_object_object_get_ex(o, "v", &v) && !json_object_is_type(v, json_type_string)) ||
+        (json_object_object_get_ex(o, "vh", &v) && !json_object_is_type(v, json_type_string)) ||
+        (json_object_object_get_ex(o, "vt", &v) && !json_object_is_type(v, json_type_boolean)) ||
+        (json_object_object_get_ex(o, "n", &v) && !is_count(v)) ||
+        (json_object_object_get_ex(o, "c", &v) && !is_count(v)))
+        return 0;
+    if (json_object_object_get_ex(o, "t", &v)) {
+        if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) != 4)
+            return 0;
+        for (size_t i = 0; i < 4; i++)
+            if (!is_count(json_object_array_get_idx(v, i)))
+                return 0;
+    }
+    if (json_object_object_get_ex(o, "e", &v)) {
+        if (!json_object_is_type(v, json_type_array) || !json_object_object_get_ex(o, "r", &r) ||
+            !json_object_is_type(r, json_type_array) || json_object_array_length(r) != json_object_array_length(v))
+            return 0;
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            json_object *label = json_object_array_get_idx(v, i);
+            if (!is_count(label) && !json_object_is_type(label, json_type_string))
+                return 0;
+        }
+    }
+    return 1;
 }
 
 static enum phs_status add_object(struct reader *r, json_object *o, struct heap *h, struct phs_error *err)
@@ -317,6 +411,13 @@ static enum phs_status add_object(struct reader *r, json_object *o, struct heap 
     size_t count;
     if (st == PHS_OK && r->g)
         st = take_addresses(r, o, "r", &r->refs, &count, err);
+    if (st == PHS_OK && r->on_record) {
+        if (!advise_fields_typed(o))
+            return corrupt(r, err, "object record with a value, label, capacity or table of an unexpected type");
+        if (fill_record(o, &r->rec, &r->cap_refs) != 0)
+            return oom(err);
+        st = r->on_record(&r->rec, r->record_arg) ? oom(err) : PHS_OK;
+    }
     return st;
 }
 
@@ -509,11 +610,12 @@ static enum phs_status graph_finish(struct reader *r, size_t ntypes, struct phs_
 }
 
 static enum phs_status read_dump(const char *path, struct dump_header *hd, struct heap *h, struct ref_graph *g,
+                                 int (*on_record)(const struct dump_record *rec, void *arg), void *record_arg,
                                  struct phs_error *err)
 {
     memset(hd, 0, sizeof *hd);
     memset(h, 0, sizeof *h);
-    struct reader r = {.path = path, .g = g};
+    struct reader r = {.path = path, .g = g, .on_record = on_record, .record_arg = record_arg};
     if (g)
         memset(g, 0, sizeof *g);
     r.gz = gzopen(path, "rb");
@@ -525,7 +627,7 @@ static enum phs_status read_dump(const char *path, struct dump_header *hd, struc
     int end = 0;
     size_t len;
     int got;
-    r.fast = jsonl_parser_new();
+    r.fast = jsonl_parser_new(on_record != NULL);
     while (st == PHS_OK && (got = next_line(&r, &len)) > 0) {
         if (r.fast && r.lineno > 1 && !end) {
             struct jsonl_object fo;
@@ -569,6 +671,7 @@ static enum phs_status read_dump(const char *path, struct dump_header *hd, struc
     free(r.line);
     free(r.refs.v);
     free(r.root_addrs.v);
+    free(r.rec.refs);
     if (st != PHS_OK) {
         heap_done(h);
         if (g)
@@ -579,13 +682,20 @@ static enum phs_status read_dump(const char *path, struct dump_header *hd, struc
 
 enum phs_status dumpfile_read(const char *path, struct dump_header *hd, struct heap *h, struct phs_error *err)
 {
-    return read_dump(path, hd, h, NULL, err);
+    return read_dump(path, hd, h, NULL, NULL, NULL, err);
+}
+
+enum phs_status dumpfile_read_records(const char *path, struct dump_header *hd, struct heap *h,
+                                      int (*fn)(const struct dump_record *rec, void *arg), void *arg,
+                                      struct phs_error *err)
+{
+    return read_dump(path, hd, h, NULL, fn, arg, err);
 }
 
 enum phs_status dumpfile_read_graph(const char *path, struct dump_header *hd, struct heap *h, struct ref_graph *g,
                                     struct phs_error *err)
 {
-    return read_dump(path, hd, h, g, err);
+    return read_dump(path, hd, h, g, NULL, NULL, err);
 }
 
 /* ---- reading chosen records again ---- */
@@ -612,6 +722,22 @@ static int fill_record(json_object *o, struct dump_record *rec, size_t *cap_refs
         rec->size = json_object_get_uint64(v);
     rec->value = get_str(o, "v");
     rec->value_cut = json_object_object_get_ex(o, "vt", &v) && json_object_get_boolean(v);
+    rec->value_hash = get_str(o, "vh");
+    int ok;
+    rec->extra = get_u64(o, "x", &ok);
+    rec->owner = (int64_t)get_u64(o, "o", &ok);
+    rec->owner = ok == 1 ? rec->owner : -1;
+    rec->length = (int64_t)get_u64(o, "n", &ok);
+    rec->length = ok == 1 ? rec->length : -1;
+    rec->capacity = (int64_t)get_u64(o, "c", &ok);
+    rec->capacity = ok == 1 ? rec->capacity : -1;
+    json_object *t;
+    if (json_object_object_get_ex(o, "t", &t) && json_object_is_type(t, json_type_array) &&
+        json_object_array_length(t) == 4) {
+        rec->has_table = 1;
+        for (size_t i = 0; i < 4; i++)
+            rec->table[i] = json_object_get_uint64(json_object_array_get_idx(t, i));
+    }
     if (!json_object_object_get_ex(o, "r", &r) || !json_object_is_type(r, json_type_array))
         return 0;
     json_object_object_get_ex(o, "e", &e);

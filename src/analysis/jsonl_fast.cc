@@ -13,11 +13,16 @@
 struct jsonl_parser {
     simdjson::dom::parser parser;
     std::vector<uint64_t> refs;
+    std::vector<jsonl_label> labels;
+    bool all_fields;
 };
 
-extern "C" struct jsonl_parser *jsonl_parser_new(void)
+extern "C" struct jsonl_parser *jsonl_parser_new(int all_fields)
 {
-    return new (std::nothrow) jsonl_parser();
+    jsonl_parser *p = new (std::nothrow) jsonl_parser();
+    if (p)
+        p->all_fields = all_fields != 0;
+    return p;
 }
 
 extern "C" void jsonl_parser_free(struct jsonl_parser *p)
@@ -31,6 +36,67 @@ static int field_u64(simdjson::dom::element v, uint64_t *out, int *has)
         return 0;
     *has = 1;
     return 1;
+}
+
+static int field_str(simdjson::dom::element v, const char **out)
+{
+    return v.get_c_str().get(*out) == simdjson::SUCCESS;
+}
+
+// "e": an integer index or a string label per reference
+static int field_labels(jsonl_parser *p, simdjson::dom::element v)
+{
+    simdjson::dom::array labels;
+    if (v.get_array().get(labels) != simdjson::SUCCESS)
+        return 0;
+    for (simdjson::dom::element label : labels) {
+        jsonl_label l = {-1, nullptr};
+        if (label.get_int64().get(l.index) != simdjson::SUCCESS && label.get_c_str().get(l.text) != simdjson::SUCCESS)
+            return 0;
+        if (l.index < -1)
+            return 0;
+        p->labels.push_back(l);
+    }
+    return 1;
+}
+
+// "t": four numbers
+static int field_table(simdjson::dom::element v, struct jsonl_object *out)
+{
+    simdjson::dom::array t;
+    if (v.get_array().get(t) != simdjson::SUCCESS || t.size() != 4)
+        return 0;
+    size_t i = 0;
+    for (simdjson::dom::element x : t)
+        if (x.get_uint64().get(out->t[i++]) != simdjson::SUCCESS)
+            return 0;
+    out->has_t = 1;
+    return 1;
+}
+
+// The fields only advise reads; 0 if one has an unexpected type.
+static int more_field(jsonl_parser *p, std::string_view key, simdjson::dom::element v, struct jsonl_object *out)
+{
+    if (key == "n")
+        return field_u64(v, &out->n, &out->has_n);
+    if (key == "c")
+        return field_u64(v, &out->c, &out->has_c);
+    if (key == "v")
+        return field_str(v, &out->v);
+    if (key == "vh")
+        return field_str(v, &out->vh);
+    if (key == "vt") {
+        bool cut;
+        if (v.get_bool().get(cut) != simdjson::SUCCESS)
+            return 0;
+        out->vt = cut;
+        return 1;
+    }
+    if (key == "t")
+        return field_table(v, out);
+    if (key == "e")
+        return field_labels(p, v);
+    return 1;                       // fields a later version may add
 }
 
 extern "C" int jsonl_object_record(struct jsonl_parser *p, const char *line, size_t len,
@@ -48,13 +114,23 @@ extern "C" int jsonl_object_record(struct jsonl_parser *p, const char *line, siz
     if (doc.get_object().get(obj) != simdjson::SUCCESS)
         return 0;
     p->refs.clear();
+    p->labels.clear();
     for (simdjson::dom::key_value_pair field : obj) {
         std::string_view key = field.key;
-        if (key.size() != 1) {
-            if (key == "type")
-                return 0;           // a header, kind, root or end record
-            continue;               // "vt", and fields a later version may add
+        if (key == "type")
+            return 0;               // a header, kind, root or end record
+        if (p->all_fields) {
+            int ok;
+            try {
+                ok = more_field(p, key, field.value, out);
+            } catch (...) {
+                return -2;
+            }
+            if (!ok)
+                return 0;
         }
+        if (key.size() != 1)
+            continue;               // "vt", and fields a later version may add
         switch (key[0]) {
         case 'a': if (!field_u64(field.value, &out->a, &out->has_a)) return 0; break;
         case 'k': if (!field_u64(field.value, &out->k, &out->has_k)) return 0; break;
@@ -86,5 +162,10 @@ extern "C" int jsonl_object_record(struct jsonl_parser *p, const char *line, siz
         return 0;
     out->r = p->refs.data();
     out->nr = p->refs.size();
+    if (!p->labels.empty()) {
+        if (p->labels.size() != p->refs.size())
+            return 0;
+        out->e = p->labels.data();
+    }
     return 1;
 }

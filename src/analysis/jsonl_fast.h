@@ -18,15 +18,28 @@ extern "C" {
 
 struct jsonl_parser;
 
-/* The fields of an object record the reader uses. */
+/* How one reference refers ("e"): an item index, or a label. */
+struct jsonl_label {
+    int64_t index;            /* -1 for a label */
+    const char *text;         /* NUL-terminated, in the parser's buffer; NULL for an index */
+};
+
+/* The fields of an object record the reader uses. Those after nr are
+ * filled only by a parser made with all_fields. */
 struct jsonl_object {
     uint64_t a, k, s, x, o;
     int has_a, has_k, has_s, has_x, has_o;
     const uint64_t *r;        /* the references, in a buffer of the parser */
     size_t nr;
+    uint64_t n, c, t[4];
+    int has_n, has_c, has_t, vt;
+    const char *v, *vh;       /* NUL-terminated, in the parser's buffer; or NULL */
+    const struct jsonl_label *e;    /* nr of them, or NULL without "e" */
 };
 
-struct jsonl_parser *jsonl_parser_new(void);
+/* A parser of object records; with all_fields it also reads the values,
+ * labels, capacities and tables (`advise FILE`), which costs more. */
+struct jsonl_parser *jsonl_parser_new(int all_fields);
 void jsonl_parser_free(struct jsonl_parser *p);
 
 /* Parse line[0..len) (with JSONL_PADDING readable bytes after it) as an

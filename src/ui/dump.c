@@ -78,6 +78,19 @@ struct dump {
     char value[4 * VALUE_CHARS + 64];
 };
 
+/* [base, per item]: what an object of the version would take with n
+ * slots or items is base + n * per item (advise FILE sizes its fixes so). */
+static void write_size_as(struct json *j, struct heap *h, const char *key, enum heap_alt alt)
+{
+    uint64_t base = heap_size_as(h, alt, 0), one = heap_size_as(h, alt, 1);
+    if (!base || one < base)
+        return;
+    json_array_begin(j, key);
+    json_uint(j, NULL, base);
+    json_uint(j, NULL, one - base);
+    json_array_end(j);
+}
+
 static void write_header(struct dump *d, const struct py_process *p, const struct heap_timing *tm)
 {
     struct json *j = &d->j;
@@ -104,6 +117,8 @@ static void write_header(struct dump *d, const struct py_process *p, const struc
     json_uint(j, "objects", d->h->total.count);
     json_uint(j, "bytes", d->h->total.bytes);
     json_uint(j, "kinds", d->h->ntypes);
+    write_size_as(j, d->h, "slots_size", HEAP_AS_SLOTS);
+    write_size_as(j, d->h, "tuple_size", HEAP_AS_TUPLE);
     json_object_end(j);
     json_end_line(j);
     for (size_t i = 0; i < d->h->ntypes; i++) {
@@ -112,6 +127,7 @@ static void write_header(struct dump *d, const struct py_process *p, const struc
         json_uint(j, "id", i);
         json_string(j, "name", d->h->types[i].name);
         json_bool(j, "heap_type", d->h->types[i].is_heap);
+        json_bool(j, "has_dict", d->h->types[i].has_dict);
         json_uint(j, "type_addr", d->h->types[i].addr);
         json_object_end(j);
         json_end_line(j);
@@ -157,6 +173,31 @@ static void write_refs(struct json *j, const struct heap_edge *e, size_t n, int 
     }
 }
 
+/* What advise needs beyond the size: a list's or bytearray's capacity
+ * ("c"), a dict's or set's table now and rebuilt ("t"), and for a value
+ * not written whole (cut, or an int too long) a hash of all of it ("vh"). */
+static void write_sizing(struct json *j, struct heap *h, const struct heap_object *o, int value_partial)
+{
+    int64_t cap = heap_capacity(h, o);
+    if (cap >= 0)
+        json_uint(j, "c", (uint64_t)cap);
+    struct heap_table t;
+    if (heap_table(h, o, &t)) {
+        json_array_begin(j, "t");
+        json_uint(j, NULL, (uint64_t)t.slots);
+        json_uint(j, NULL, t.bytes);
+        json_uint(j, NULL, (uint64_t)t.rebuilt_slots);
+        json_uint(j, NULL, t.rebuilt_bytes);
+        json_array_end(j);
+    }
+    struct heap_atom a;
+    if (value_partial && heap_atom(h, o, &a)) {
+        char hex[20];
+        snprintf(hex, sizeof hex, "%016llx", (unsigned long long)heap_atom_hash(&a));
+        json_string(j, "vh", hex);
+    }
+}
+
 static int write_object(const struct heap_object *o, const struct heap_edge *e, size_t n, void *arg)
 {
     struct dump *d = arg;
@@ -172,12 +213,13 @@ static int write_object(const struct heap_object *o, const struct heap_edge *e, 
     int64_t len = heap_length(d->h, o);
     if (len >= 0)
         json_uint(j, "n", (uint64_t)len);
-    int truncated;
-    if (heap_value(d->h, o, d->value, sizeof d->value, VALUE_CHARS, &truncated)) {
+    int truncated = 0, has_value = heap_value(d->h, o, d->value, sizeof d->value, VALUE_CHARS, &truncated);
+    if (has_value) {
         json_string(j, "v", d->value);
         if (truncated)
             json_bool(j, "vt", 1);
     }
+    write_sizing(j, d->h, o, !has_value || truncated);
     if (n)
         write_refs(j, e, n, 0);
     json_object_end(j);

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import interpreter_params, resolve_interpreter, run_json, run_tool, wait_facts
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 def read_dump(path):
@@ -70,6 +70,12 @@ def test_dump_records_match_the_target(spec, binary, make_target, tmp_path):
     orders = objs[facts["orders_id"]]
     assert (orders["n"], cache["n"], objs[facts["orders_key_id"]]["n"]) == (1000, 1, 6)
     assert orders["r"][:10] == facts["first_ids"] and "e" not in orders    # items by index
+    # format 3: what advise reads from a dump (capacity, table, has_dict)
+    assert orders["c"] == facts["orders_capacity"] and "c" not in cache
+    slots, table_bytes, rebuilt_slots, rebuilt_bytes = cache["t"]
+    assert slots == rebuilt_slots == 8 and 0 < rebuilt_bytes == table_bytes < cache["s"]     # dict(d) copies it
+    assert [r["has_dict"] for r in records if r.get("type") == "kind" and r["name"] in ("app.Leaky", "int")] \
+        in ([True, False], [False, True])
     # an instance's attributes are named (inline values, or its __dict__'s keys)
     inst = objs[facts["first_ids"][0]]
     labels = set(inst.get("e", ()))
@@ -147,16 +153,30 @@ def test_damaged_dumps_are_clear_errors(binary, make_target, tmp_path):
         "damaged record": (b"\n".join(lines[:5] + [lines[5][:-3] + b"x}}"] + lines[6:]), "corrupt dump at line 6"),
         "not a dump": (b'{"hello": 1}\n', "not a pyheapscope dump"),
         "empty": (b"", "empty"),
-        "newer format": (lines[0].replace(b'"format_version":2', b'"format_version":99') + b"\n" +
+        "newer format": (lines[0].replace(b'"format_version":%d' % FORMAT_VERSION, b'"format_version":99') + b"\n" +
                          b"\n".join(lines[1:]), "format version 99"),
         "gzip cut": (gzip.compress(data)[:2000], "truncated"),
+    }
+    # what only advise reads (summary does not look at these fields)
+    record = max(range(len(lines)), key=lambda i: lines[i].count(b'"t":['))
+    advise_cases = {
+        "table with a string": lines[record].replace(b'"t":[', b'"t":["x",', 1),
+        "labels of another record": lines[record].replace(b'"e":[', b'"e":[0,', 1),
+        "hash that is a number": lines[record][:-1] + b',"vh":12}',
     }
     for name, (content, message) in cases.items():
         bad = tmp_path / ("bad.jsonl.gz" if "gzip" in name else "bad.jsonl")
         bad.write_bytes(content)
-        r = run_tool("summary", str(bad))
-        assert r.returncode == 10, (name, r.returncode, r.stderr)
-        assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1, (name, r.stderr)
+        for command in ("summary", "advise"):
+            r = run_tool(command, str(bad))
+            assert r.returncode == 10, (name, command, r.returncode, r.stderr)
+            assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1, (name, command, r.stderr)
+    for name, line in advise_cases.items():
+        bad = tmp_path / "bad.jsonl"
+        bad.write_bytes(b"\n".join(lines[:record] + [line] + lines[record + 1:]))
+        assert run_tool("summary", str(bad)).returncode == 0, name
+        r = run_tool("advise", str(bad))
+        assert r.returncode == 10 and "corrupt dump at line %d" % (record + 1) in r.stderr, (name, r.stderr)
     r = run_tool("summary", str(tmp_path / "missing.jsonl"))
     assert r.returncode == 10 and "cannot open" in r.stderr
     r = run_tool("dump", target.pid)

@@ -35,6 +35,8 @@ def facts():
         'cache_id': id(cache),
         'orders_key_id': id([k for k in cache if k == 'orders'][0]),
         'orders_id': id(orders),
+        # its allocated item slots: what getsizeof counts beyond an empty list's
+        'orders_capacity': (sys.getsizeof(orders) - sys.getsizeof([])) // 8,
         'first_ids': [id(o) for o in orders[:10]],
         'main_dict_id': id(sys.modules[__name__].__dict__),
         'sys_modules_id': id(sys.modules),
