@@ -15,6 +15,7 @@
 
 #include "pyheapscope/dumpfmt.h"
 #include "pyheapscope/refgraph.h"
+#include "grow.h"
 #include "jsonl_fast.h"
 
 #define MAX_LINE (1ull << 31)      /* one record: a list of 100 M items is ~2 GB */
@@ -192,17 +193,6 @@ static enum phs_status add_kind(struct reader *r, json_object *o, struct heap *h
 static enum phs_status oom(struct phs_error *err)
 {
     return phs_error_set(err, PHS_INTERNAL, ENOMEM, "out of memory while reading the dump");
-}
-
-/* Grow *arr to cap elements of elem bytes; 0, or -1 leaving it as it was. */
-static int grow(void *arr, size_t cap, size_t elem)
-{
-    void **p = arr;
-    void *n = realloc(*p, cap * elem);
-    if (!n)
-        return -1;
-    *p = n;
-    return 0;
 }
 
 /* Make room for one more node in every per-node array of the graph. */

@@ -1,15 +1,25 @@
-/* advise.c - `pyheapscope advise PID`: the waste findings (advise.h) as
- * text, most saving first under a one-line total, or as one JSON object.
- * Front end: attaches and takes the heap through the heap layer, never
- * reads target memory itself. */
+/* advise.c - `pyheapscope advise PID|FILE`: the waste findings (advise.h)
+ * as text, most saving first under a one-line total, or as one JSON
+ * object. Front end: takes the heap through the heap layer (a process) or
+ * reads it back from a dump (dumpheap.h); never reads target memory
+ * itself. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "pyheapscope/advise.h"
+#include "pyheapscope/dumpheap.h"
 #include "pyheapscope/heap.h"
 #include "pyheapscope/json.h"
+
+/* Where the heap comes from, for the report's first line and JSON. */
+struct advise_source {
+    long long pid;
+    const char *python_version;
+    const char *file;             /* a dump, or NULL for a live process */
+    const char *time;             /* the dump's */
+};
 
 #define DEFAULT_GROUPS 10
 
@@ -53,14 +63,18 @@ static void print_group(const struct advice_finding *f, const struct advice_grou
     }
 }
 
-static void print_text(const struct cli_opts *o, const struct py_process *p, const struct advice *a,
-                       size_t groups)
+static void print_text(const struct advise_source *src, const struct advice *a, size_t groups)
 {
     char b1[32], b2[32], b3[32];
     cli_format_bytes(a->saving, b1, sizeof b1);
     cli_format_bytes(a->heap_bytes, b2, sizeof b2);
     cli_format_count(a->heap_objects, b3, sizeof b3);
-    printf("pyheapscope advise: process %d (Python %s), %s objects, %s\n", (int)p->pid, p->version, b3, b2);
+    if (src->file)
+        printf("pyheapscope advise: %s (pid %lld, Python %s, %s), %s objects, %s\n", src->file, src->pid,
+               src->python_version, src->time, b3, b2);
+    else
+        printf("pyheapscope advise: process %lld (Python %s), %s objects, %s\n", src->pid, src->python_version, b3,
+               b2);
     if (!a->n) {
         printf("nothing to save found\n");
         return;
@@ -95,16 +109,19 @@ static void print_text(const struct cli_opts *o, const struct py_process *p, con
             printf("\n");
         }
     }
-    (void)o;
 }
 
-static void print_json(const struct py_process *p, const struct advice *a)
+static void print_json(const struct advise_source *src, const struct advice *a)
 {
     struct json j;
     json_init(&j, stdout, 1);
     json_object_begin(&j, NULL);
-    json_int(&j, "pid", p->pid);
-    json_string(&j, "python_version", p->version);
+    json_int(&j, "pid", src->pid);
+    json_string(&j, "python_version", src->python_version);
+    if (src->file) {
+        json_string(&j, "file", src->file);
+        json_string(&j, "time", src->time);
+    }
     json_uint(&j, "objects", a->heap_objects);
     json_uint(&j, "bytes", a->heap_bytes);
     json_uint(&j, "saving", a->saving);
@@ -161,25 +178,56 @@ static void print_json(const struct py_process *p, const struct advice *a)
     json_finish(&j);
 }
 
+/* Text lists --top groups per finding (default 10); JSON all of them
+ * unless --top says otherwise. */
+static size_t groups_shown(const struct cli_opts *o)
+{
+    return o->top > 0 ? (size_t)o->top : o->top == 0 || o->json ? (size_t)-1 : DEFAULT_GROUPS;
+}
+
+/* Build the advice on h and print it. */
+static enum phs_status advise_print(const struct cli_opts *o, const struct advise_source *src, struct heap *h,
+                                    struct phs_error *err)
+{
+    struct advice a;
+    size_t groups = groups_shown(o);
+    enum phs_status st = advise_build(h, groups, &a, err);
+    if (st != PHS_OK)
+        return st;
+    if (o->json)
+        print_json(src, &a);
+    else
+        print_text(src, &a, groups);
+    advice_done(&a);
+    return PHS_OK;
+}
+
 int cmd_advise(const struct cli_opts *o)
 {
     struct phs_error err;
     memset(&err, 0, sizeof err);
     struct cli_live l;
-    struct advice a;
-    /* text lists --top groups per finding (default 10); JSON all of them
-     * unless --top says otherwise */
-    size_t groups = o->top > 0 ? (size_t)o->top : o->top == 0 || o->json ? (size_t)-1 : DEFAULT_GROUPS;
     enum phs_status st = cli_live_take(o, &l, &err);
-    if (st == PHS_OK)
-        st = advise_build(&l.h, groups, &a, &err);
     if (st == PHS_OK) {
-        if (o->json)
-            print_json(&l.p, &a);
-        else
-            print_text(o, &l.p, &a, groups);
-        advice_done(&a);
+        struct advise_source src = {.pid = l.p.pid, .python_version = l.p.version};
+        st = advise_print(o, &src, &l.h, &err);
     }
     cli_live_done(&l);
+    return st == PHS_OK ? 0 : cli_fail("advise", &err);
+}
+
+int cmd_advise_file(const struct cli_opts *o, const char *path)
+{
+    struct phs_error err;
+    memset(&err, 0, sizeof err);
+    struct dump_header hd;
+    struct heap h;
+    enum phs_status st = dumpheap_load(path, &hd, &h, &err);
+    if (st == PHS_OK) {
+        struct advise_source src = {.pid = hd.pid, .python_version = hd.python_version, .file = path,
+                                    .time = hd.time};
+        st = advise_print(o, &src, &h, &err);
+        heap_done(&h);
+    }
     return st == PHS_OK ? 0 : cli_fail("advise", &err);
 }

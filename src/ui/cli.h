@@ -60,6 +60,7 @@ int cmd_dump(const struct cli_opts *o);
 int cmd_advise(const struct cli_opts *o);
 /* summary FILE / diff BEFORE AFTER: from dumps, no process involved. */
 int cmd_summary_file(const struct cli_opts *o, const char *path);
+int cmd_advise_file(const struct cli_opts *o, const char *path);
 int cmd_diff(const struct cli_opts *o, const char *before, const char *after);
 /* retained FILE [ADDRESS] / paths FILE ADDRESS|--kind K: the reference graph of a dump. */
 int cmd_retained(const struct cli_opts *o, const char *path, const char *address);

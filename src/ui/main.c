@@ -37,6 +37,7 @@ static void usage(FILE *f)
 "                        tuples), classes without __slots__, identical\n"
 "                        instances, lists/bytearrays with spare capacity,\n"
 "                        dicts/sets emptied by deletions, empty containers\n"
+"  advise FILE           the same from a dump (format 3: this version's)\n"
 "  diff BEFORE AFTER     what changed between two dumps, kind by kind: count,\n"
 "                        size, new and gone kinds, largest growth first\n"
 "  retained FILE [ADDRESS]\n"
@@ -103,6 +104,7 @@ static void usage(FILE *f)
 "  pyheapscope diff before.jsonl.gz after.jsonl.gz\n"
 "  pyheapscope advise 4242\n"
 "  pyheapscope advise --json 4242 | jq '.findings[] | {finding, type, saving}'\n"
+"  pyheapscope advise after.jsonl.gz\n"
 "  pyheapscope retained after.jsonl.gz --top 10\n"
 "  pyheapscope paths after.jsonl.gz --kind app.models.Order\n"
 "  pyheapscope paths after.jsonl.gz 0x7f3a2c1d4e50\n"
@@ -302,6 +304,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(command, "summary") == 0 && nargs == 2 && !o.pid && parse_pid(args[1], &o.pid) != 0)
         return cmd_summary_file(&o, args[1]);        /* a dump, not a PID */
+    if (strcmp(command, "advise") == 0 && nargs == 2 && !o.pid && parse_pid(args[1], &o.pid) != 0)
+        return cmd_advise_file(&o, args[1]);
     if (strcmp(command, "diff") == 0) {
         if (nargs != 3)
             return usage_error("%s", "usage: pyheapscope diff BEFORE.jsonl AFTER.jsonl");

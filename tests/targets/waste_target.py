@@ -96,6 +96,11 @@ for i in range(N // 100):
         s.discard(k)
     data["sparse_dicts"].append(d)
     data["sparse_sets"].append(s)
+# duplicates of values a dump does not write whole: strs past its 200
+# characters and ints past 120 bits, LONG values that differ only at the end
+LONG, NLONG = 5, N // 100
+data["long_str"] = ["".join(["x" * 250, str(i % LONG)]) for i in range(NLONG)]
+data["long_int"] = [int("7" * 70 + str(i % LONG)) for i in range(NLONG)]
 plain = [Plain(IDS[i], NAMES[i % 10], PRICES[i % 10]) for i in range(NPLAIN)]
 shared = [Shared(NAMES[i % NGROUPS], PRICES[i % NGROUPS]) for i in range(NSHARED)]
 
@@ -188,6 +193,7 @@ def main():
             "float": sorted(set(data["float"])),
         },
         "before": before,
+        "long": {"values": LONG, "copies": NLONG // LONG},
         "version": list(sys.version_info[:3]),
     })
     while not wanted:
