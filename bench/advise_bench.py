@@ -9,6 +9,9 @@ objects at 1M), classes: about N class instances -- then runs, R times
 each, `summary --json PID` and `advise --json PID`, and reports the median
 wall time, pyheapscope's peak RSS (wait4) and what advise found. advise
 walks like summary, then sweeps every object again with its references.
+Then once: `dump -o FILE.gz` and `advise --json FILE.gz` (which must find
+the same saving): their wall time, the dump's size and advise FILE's peak
+RSS.
 Prints a table and writes it to bench/results-advise.md. Read the ratios
 (advise / summary, same run), not the seconds: the machine is shared.
 """
@@ -19,6 +22,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -45,6 +49,12 @@ def bench(a, python, workload, scale):
                 walls.append(wall)
                 rss = max(rss, peak)
             rows[cmd] = (statistics.median(walls), rss, json.loads(out))
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, 'heap.jsonl.gz')
+            wall, _, _ = run_rss([a.binary, 'dump', pid, '-o', path])
+            rows['dump'] = (wall, os.path.getsize(path), None)
+            wall, peak, out = run_rss([a.binary, 'advise', '--json', path])
+            rows['advise FILE'] = (wall, peak, json.loads(out))
         return ready, rows
     finally:
         target.stdin.write('quit\n')
@@ -65,17 +75,22 @@ def main():
     lines = ['# advise at scale (bench/advise_bench.py)', '',
              'Median of %d runs each; peak RSS of pyheapscope. advise / summary is measured in one run.' % a.runs,
              '', '| interpreter | workload | objects | summary | advise | advise / summary | advise peak RSS '
-             '| saving found | top finding |', '|---|---|---|---|---|---|---|---|---|']
+             '| saving found | top finding | dump (size) | advise FILE | its peak RSS |',
+             '|---|---|---|---|---|---|---|---|---|---|---|---|']
     for python in pythons:
         for workload, scale in (('json', a.records), ('classes', a.records // 5)):
             ready, rows = bench(a, python, workload, scale)
             s_wall, _, s_out = rows['summary']
             v_wall, v_rss, v_out = rows['advise']
+            d_wall, d_size, _ = rows['dump']
+            f_wall, f_rss, f_out = rows['advise FILE']
             top = v_out['findings'][0] if v_out['findings'] else None
-            lines.append('| %s | %s | %s | %.2f s | %.2f s | %.1fx | %s | %s of %s | %s |' % (
+            lines.append('| %s | %s | %s | %.2f s | %.2f s | %.1fx | %s | %s of %s | %s | %.1f s (%s) | %.1f s%s | %s |' % (
                 '.'.join(map(str, ready['version'])), workload, format(s_out['objects'], ','), s_wall, v_wall,
                 v_wall / s_wall, mib(v_rss), mib(v_out['saving']), mib(v_out['bytes']),
-                '%s %s (%s)' % (top['finding'], top['type'], mib(top['saving'])) if top else '-'))
+                '%s %s (%s)' % (top['finding'], top['type'], mib(top['saving'])) if top else '-',
+                d_wall, mib(d_size), f_wall, '' if f_out['saving'] == v_out['saving'] else
+                ' (saving differs: %s)' % mib(f_out['saving']), mib(f_rss)))
             print(lines[-1], flush=True)
     text = '\n'.join(lines) + '\n'
     print(text)
