@@ -119,24 +119,18 @@ static int64_t int_size(struct walker *w, uint64_t obj)
 
 static int64_t str_size(struct walker *w, uint64_t obj)
 {
-    uint8_t state = 0;
-    int64_t length = (int64_t)field(w, obj, WO(w, ASCII_LENGTH));
-    rd(w, obj + (uint64_t)WO(w, ASCII_STATE), &state, 1);
-    unsigned kind = (state >> 2) & 7, compact = (state >> 5) & 1, ascii = (state >> 6) & 1, ready = state >> 7;
-    if (length < 0 || length > (1ll << 40))
-        length = 0;
+    struct str_header s;
+    str_header(w, obj, &s);
+    unsigned kind = s.kind, compact = s.compact, ascii = s.ascii, ready = s.ready;
+    int64_t length = s.length < 0 || s.length > (1ll << 40) ? 0 : s.length;
+    uint64_t data = s.data;
     int64_t size;
-    uint64_t data;
-    if (compact && ascii) {
+    if (compact && ascii)
         size = WO(w, ASCII_SIZE) + length + 1;
-        data = obj + (uint64_t)WO(w, ASCII_SIZE);
-    } else if (compact) {
+    else if (compact)
         size = WO(w, COMPACT_SIZE) + (length + 1) * kind;
-        data = obj + (uint64_t)WO(w, COMPACT_SIZE);
-    } else {
-        data = field(w, obj, WO(w, UNICODE_DATA));
+    else
         size = WO(w, UNICODE_SIZE) + (data ? (length + 1) * kind : 0);
-    }
     if (!(compact && ascii)) {
         uint64_t utf8 = field(w, obj, WO(w, COMPACT_UTF8));
         if (utf8 && utf8 != data) {

@@ -319,19 +319,14 @@ int heap_atom(struct heap *h, const struct heap_object *o, struct heap_atom *a)
     if (!t->is_core)
         return 0;
     if (t->layout == LK_STR) {
-        uint8_t state = 0;
-        int64_t length = (int64_t)field(w, o->addr, WO(w, ASCII_LENGTH));
-        if (rd(w, o->addr + (uint64_t)WO(w, ASCII_STATE), &state, 1) != 0 || length < 0 || length > (1ll << 36))
+        struct str_header s;
+        str_header(w, o->addr, &s);
+        if (s.length < 0 || s.length > (1ll << 36) || (s.kind != 1 && s.kind != 2 && s.kind != 4))
             return 0;
-        unsigned kind = (state >> 2) & 7, compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
-        if (kind != 1 && kind != 2 && kind != 4)
-            return 0;
-        uint64_t data = compact ? o->addr + (uint64_t)(ascii ? WO(w, ASCII_SIZE) : WO(w, COMPACT_SIZE))
-                                : field(w, o->addr, WO(w, UNICODE_DATA));
         a->kind = HEAP_ATOM_STR;
-        a->unit = kind;
-        a->len = (size_t)length * kind;
-        a->data = data ? walker_view(w, data, a->len ? a->len : 1) : NULL;
+        a->unit = s.kind;
+        a->len = (size_t)s.length * s.kind;
+        a->data = s.data ? walker_view(w, s.data, a->len ? a->len : 1) : NULL;
     } else if (t->layout == LK_BYTES) {
         int64_t n = (int64_t)field(w, o->addr, WO(w, VAROBJECT_OB_SIZE));
         if (n < 0 || n > (1ll << 36))

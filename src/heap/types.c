@@ -130,16 +130,13 @@ int str_utf8(struct walker *w, uint64_t addr, char *out, size_t cap)
     struct tinfo *t = types_get(w, hdr[1], 1);
     if (!t || !t->valid || t->layout != LK_STR)
         return -1;
-    uint8_t state;
-    int64_t length;
-    if (rd(w, addr + (uint64_t)WO(w, ASCII_STATE), &state, 1) != 0 ||
-        rd(w, addr + (uint64_t)WO(w, ASCII_LENGTH), &length, 8) != 0 || length < 0)
+    struct str_header s;
+    str_header(w, addr, &s);
+    int64_t length = s.length;
+    unsigned kind = s.kind;
+    uint64_t data = s.data;
+    if (length < 0 || (kind != 1 && kind != 2 && kind != 4))
         return -1;
-    unsigned kind = (state >> 2) & 7, compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
-    if (kind != 1 && kind != 2 && kind != 4)
-        return -1;
-    uint64_t data = compact ? addr + (uint64_t)(ascii ? WO(w, ASCII_SIZE) : WO(w, COMPACT_SIZE))
-                            : field(w, addr, WO(w, UNICODE_DATA));
     size_t n = 0;
     int64_t take = length < (int64_t)cap ? length : (int64_t)cap;
     const unsigned char *d = data ? walker_view(w, data, (size_t)take * kind) : NULL;

@@ -209,6 +209,29 @@ static inline uint64_t field(struct walker *w, uint64_t obj, int64_t off)
     return v;
 }
 
+/* A str's header (PyASCIIObject's state bits, its length) and where its
+ * characters are: after the header (compact, ASCII or not) or in a buffer
+ * of its own (legacy strs, <= 3.11). kind: bytes per character, 1, 2 or 4
+ * in a valid str. Fields that cannot be read are 0. */
+struct str_header {
+    int64_t length;
+    unsigned kind, compact, ascii, ready;
+    uint64_t data;
+};
+
+static inline void str_header(struct walker *w, uint64_t obj, struct str_header *s)
+{
+    uint8_t state = 0;
+    s->length = (int64_t)field(w, obj, WO(w, ASCII_LENGTH));
+    rd(w, obj + (uint64_t)WO(w, ASCII_STATE), &state, 1);
+    s->kind = (state >> 2) & 7;
+    s->compact = (state >> 5) & 1;
+    s->ascii = (state >> 6) & 1;
+    s->ready = state >> 7;
+    s->data = s->compact ? obj + (uint64_t)(s->ascii ? WO(w, ASCII_SIZE) : WO(w, COMPACT_SIZE))
+                         : field(w, obj, WO(w, UNICODE_DATA));
+}
+
 /* A view of len bytes at addr: in the copy if possible, else read into the
  * walker's scratch buffer (valid until the next call). NULL if unreadable. */
 const unsigned char *walker_view(struct walker *w, uint64_t addr, size_t len);
