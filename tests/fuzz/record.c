@@ -115,17 +115,38 @@ static void merge(struct noted *v, size_t *n)
     *n = k;
 }
 
-static size_t count_ranges(const struct snapshot *s, const struct tracemem *t)
+/* Call fn for each run of pages of the copy the walk touched, region by
+ * region: the target address, the bytes in the copy, how many. */
+static void each_touched_run(const struct snapshot *s,
+                             void (*fn)(uint64_t addr, const unsigned char *data, size_t len, void *arg), void *arg)
 {
-    size_t n = t->n;
     for (size_t i = 0; i < s->nregions; i++) {
         const struct snapshot_region *r = &s->regions[i];
         size_t first = r->buf_offset / RECORDING_PAGE, pages = (size_t)(r->end - r->start) / RECORDING_PAGE;
-        for (size_t k = 0; k < pages; k++)
-            if (touched[first + k] && (k == 0 || !touched[first + k - 1]))
-                n++;
+        for (size_t k = 0; k < pages;) {
+            if (!touched[first + k]) {
+                k++;
+                continue;
+            }
+            size_t run = 0;
+            while (k + run < pages && touched[first + k + run])
+                run++;
+            fn(r->start + (uint64_t)k * RECORDING_PAGE, s->buf + r->buf_offset + k * RECORDING_PAGE,
+               run * RECORDING_PAGE, arg);
+            k += run;
+        }
     }
-    return n;
+}
+
+static void count_run(uint64_t addr, const unsigned char *data, size_t len, void *arg)
+{
+    (void)addr, (void)data, (void)len;
+    ++*(size_t *)arg;
+}
+
+static void write_run(uint64_t addr, const unsigned char *data, size_t len, void *arg)
+{
+    put_range(arg, RECORDING_COPY, addr, data, (uint32_t)len);
 }
 
 static int write_recording(const char *out, struct py_process *p, struct snapshot *s, struct tracemem *t,
@@ -168,24 +189,11 @@ static int write_recording(const char *out, struct py_process *p, struct snapsho
     }
 
     merge(t->v, &t->n);
-    uint32_t nranges = (uint32_t)count_ranges(s, t);
+    size_t runs = t->n;
+    each_touched_run(s, count_run, &runs);
+    uint32_t nranges = (uint32_t)runs;
     put(f, &nranges, 4);
-    for (size_t i = 0; i < s->nregions; i++) {
-        const struct snapshot_region *r = &s->regions[i];
-        size_t first = r->buf_offset / RECORDING_PAGE, pages = (size_t)(r->end - r->start) / RECORDING_PAGE;
-        for (size_t k = 0; k < pages;) {
-            if (!touched[first + k]) {
-                k++;
-                continue;
-            }
-            size_t run = 0;
-            while (k + run < pages && touched[first + k + run])
-                run++;
-            put_range(f, RECORDING_COPY, r->start + (uint64_t)k * RECORDING_PAGE,
-                      s->buf + r->buf_offset + k * RECORDING_PAGE, (uint32_t)(run * RECORDING_PAGE));
-            k += run;
-        }
-    }
+    each_touched_run(s, write_run, f);
     for (size_t i = 0; i < t->n; i++) {
         unsigned char *b = malloc(t->v[i].len);
         struct phs_error err;
