@@ -181,3 +181,33 @@ def test_damaged_dumps_are_clear_errors(binary, make_target, tmp_path):
     assert r.returncode == 10 and "cannot open" in r.stderr
     r = run_tool("dump", target.pid)
     assert r.returncode == 2 and "-o" in r.stderr
+
+
+def test_mutated_dumps_never_crash_the_readers(binary, make_target, tmp_path):
+    """Object records with one character changed (a digit, a quote, a
+    bracket...), seeded: every reader either reads the dump or refuses it
+    with one line (exit 10); under the sanitizer build, any memory error
+    fails the run."""
+    import random
+    target = make_target(resolve_interpreter(("pyenv", "3.12")), "waste_target.py", ("500",))
+    path = tmp_path / "heap.jsonl"
+    assert run_tool("dump", target.pid, "-o", str(path)).returncode == 0
+    lines = path.read_bytes().split(b"\n")
+    objects = [i for i, line in enumerate(lines) if line.startswith(b'{"a":')]
+    rng = random.Random(20261121)
+    refused = 0
+    for n in range(40):
+        mutated = list(lines)
+        for _ in range(1 + n % 3):
+            i = rng.choice(objects)
+            line = bytearray(mutated[i])
+            line[rng.randrange(len(line))] = rng.choice(b'0123456789"[]{},:-e.tx\\')
+            mutated[i] = bytes(line)
+        bad = tmp_path / "mutated.jsonl"
+        bad.write_bytes(b"\n".join(mutated))
+        for command in ("advise", "summary"):
+            r = run_tool(command, str(bad))
+            assert r.returncode in (0, 10), (n, command, r.returncode, r.stderr[-2000:])
+            assert r.returncode == 0 or len(r.stderr.strip().splitlines()) == 1, (n, command, r.stderr)
+            refused += r.returncode == 10
+    assert refused > 0          # the mutations do reach the checks
