@@ -28,4 +28,8 @@ size_t addr_index_find(const struct addr_index *ix, uint64_t addr);
 
 void addr_index_free(struct addr_index *ix);
 
+/* order[0..n) = 0, 1, ... n-1 sorted so that addr[order[i]] ascend: the
+ * order of addresses that came unsorted (n at most UINT32_MAX). */
+void addr_order(const uint64_t *addr, size_t n, uint32_t *order);
+
 #endif

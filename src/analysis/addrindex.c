@@ -2,6 +2,7 @@
  * The slices are as many as the elements at most, so the index costs at
  * most 4 bytes an element; addresses cluster (arenas, pools), so a slice
  * may hold many elements, which its bisection then finds. */
+#define _GNU_SOURCE                /* qsort_r */
 #include "pyheapscope/addrindex.h"
 
 #include <stdlib.h>
@@ -57,4 +58,18 @@ void addr_index_free(struct addr_index *ix)
 {
     free(ix->slice);
     *ix = (struct addr_index){0};
+}
+
+static int by_addr(const void *a, const void *b, void *arg)
+{
+    const uint64_t *addr = arg;
+    uint64_t x = addr[*(const uint32_t *)a], y = addr[*(const uint32_t *)b];
+    return x < y ? -1 : x > y;
+}
+
+void addr_order(const uint64_t *addr, size_t n, uint32_t *order)
+{
+    for (size_t i = 0; i < n; i++)
+        order[i] = (uint32_t)i;
+    qsort_r(order, n, sizeof *order, by_addr, (void *)addr);
 }

@@ -111,6 +111,14 @@ static uint64_t get_u64(json_object *o, const char *key, int *ok)
     return (uint64_t)json_object_get_uint64(v);
 }
 
+/* A count under key, or -1 if there is none. */
+static int64_t get_count(json_object *o, const char *key)
+{
+    int ok;
+    uint64_t v = get_u64(o, key, &ok);
+    return ok == 1 && v <= INT64_MAX ? (int64_t)v : -1;
+}
+
 static const char *get_str(json_object *o, const char *key)
 {
     json_object *v;
@@ -214,13 +222,9 @@ static int vec_room(struct u64vec *vec, size_t more)
 {
     if (vec->n + more <= vec->cap)
         return 0;
-    size_t cap = vec->cap ? vec->cap : 1 << 16;
-    while (cap < vec->n + more)
-        cap *= 2;
-    uint64_t *v = realloc(vec->v, cap * sizeof *v);
-    if (!v)
+    size_t cap = grown_cap(vec->cap, vec->n + more, 1 << 16);
+    if (grow(&vec->v, cap, sizeof *vec->v) != 0)
         return -1;
-    vec->v = v;
     vec->cap = cap;
     return 0;
 }
@@ -294,16 +298,14 @@ static enum phs_status add_fields(struct reader *r, const struct jsonl_object *f
     return graph_add_object(r, f->a, f->has_o ? (uint32_t)(GROUP_DICT_OF | f->o) : (uint32_t)f->k, f->s, err);
 }
 
-/* Make room for n references in the record handed over. */
-static int record_room(struct reader *r, size_t n)
+/* Make room for n references in rec->refs, which has room for *cap. */
+static int record_room(struct dump_record *rec, size_t *cap, size_t n)
 {
-    if (n <= r->cap_refs)
+    if (n <= *cap)
         return 0;
-    struct dump_ref *refs = realloc(r->rec.refs, n * sizeof *refs);
-    if (!refs)
+    if (grow(&rec->refs, n, sizeof *rec->refs) != 0)
         return -1;
-    r->rec.refs = refs;
-    r->cap_refs = n;
+    *cap = n;
     return 0;
 }
 
@@ -311,7 +313,7 @@ static int record_room(struct reader *r, size_t n)
 static enum phs_status hand_over_fast(struct reader *r, const struct jsonl_object *f, struct phs_error *err)
 {
     struct dump_record *rec = &r->rec;
-    if (record_room(r, f->nr) != 0)
+    if (record_room(&r->rec, &r->cap_refs, f->nr) != 0)
         return oom(err);
     struct dump_ref *refs = rec->refs;
     *rec = (struct dump_record){
@@ -444,13 +446,9 @@ static enum phs_status add_root(struct reader *r, json_object *o, struct phs_err
     } else
         snprintf(name, sizeof name, "%s", root);
     if (g->nroots + count > r->cap_roots) {
-        size_t cap = r->cap_roots ? r->cap_roots : 64;
-        while (cap < g->nroots + count)
-            cap *= 2;
-        struct ref_root *roots = realloc(g->roots, cap * sizeof *roots);
-        if (!roots)
+        size_t cap = grown_cap(r->cap_roots, g->nroots + count, 64);
+        if (grow(&g->roots, cap, sizeof *g->roots) != 0)
             return oom(err);
-        g->roots = roots;
         r->cap_roots = cap;
     }
     for (size_t i = 0; i < count; i++) {
@@ -511,13 +509,6 @@ static enum phs_status one_record(struct reader *r, json_object *o, struct dump_
 
 /* ---- the graph, once every record is read ---- */
 
-static int by_addr(const void *a, const void *b, void *arg)
-{
-    const uint64_t *addrs = arg;
-    uint64_t x = addrs[*(const uint32_t *)a], y = addrs[*(const uint32_t *)b];
-    return x < y ? -1 : x > y;
-}
-
 /* Put the nodes in address order (the writer emits them so; a dump
  * written otherwise still reads). */
 static int graph_sort(struct reader *r)
@@ -532,9 +523,7 @@ static int graph_sort(struct reader *r)
     int rc = -1;
     if (!perm || !addr || !size || !line_at || !first || !group || !refs)
         goto out;
-    for (size_t i = 0; i < n; i++)
-        perm[i] = (uint32_t)i;
-    qsort_r(perm, n, sizeof *perm, by_addr, g->addr);
+    addr_order(g->addr, n, perm);
     uint64_t pos = 0;
     for (size_t k = 0; k < n; k++) {
         uint32_t v = perm[k];
@@ -715,12 +704,9 @@ static int fill_record(json_object *o, struct dump_record *rec, size_t *cap_refs
     rec->value_hash = get_str(o, "vh");
     int ok;
     rec->extra = get_u64(o, "x", &ok);
-    rec->owner = (int64_t)get_u64(o, "o", &ok);
-    rec->owner = ok == 1 ? rec->owner : -1;
-    rec->length = (int64_t)get_u64(o, "n", &ok);
-    rec->length = ok == 1 ? rec->length : -1;
-    rec->capacity = (int64_t)get_u64(o, "c", &ok);
-    rec->capacity = ok == 1 ? rec->capacity : -1;
+    rec->owner = get_count(o, "o");
+    rec->length = get_count(o, "n");
+    rec->capacity = get_count(o, "c");
     json_object *t;
     if (json_object_object_get_ex(o, "t", &t) && json_object_is_type(t, json_type_array) &&
         json_object_array_length(t) == 4) {
@@ -732,13 +718,8 @@ static int fill_record(json_object *o, struct dump_record *rec, size_t *cap_refs
         return 0;
     json_object_object_get_ex(o, "e", &e);
     size_t n = json_object_array_length(r);
-    if (n > *cap_refs) {
-        struct dump_ref *refs = realloc(rec->refs, n * sizeof *refs);
-        if (!refs)
-            return -1;
-        rec->refs = refs;
-        *cap_refs = n;
-    }
+    if (record_room(rec, cap_refs, n) != 0)
+        return -1;
     for (size_t i = 0; i < n; i++) {
         json_object *label = e && json_object_is_type(e, json_type_array) ? json_object_array_get_idx(e, i) : NULL;
         struct dump_ref *ref = &rec->refs[i];

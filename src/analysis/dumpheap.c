@@ -12,7 +12,6 @@
  * not), and the last row found is remembered: advise asks about one object
  * several times in a row. Nothing from the file is trusted: a reference to
  * an address without a record is no object. */
-#define _GNU_SOURCE                /* qsort_r */
 #include "pyheapscope/dumpheap.h"
 
 #include <errno.h>
@@ -172,9 +171,7 @@ static int64_t label_id(struct dheap *d, const char *text)
 static int add_refs(struct dheap *d, const struct dump_record *rec)
 {
     if (d->nrefs + rec->nrefs > d->cap_refs) {
-        size_t cap = d->cap_refs ? d->cap_refs : 1 << 14;
-        while (cap < d->nrefs + rec->nrefs)
-            cap *= 2;
+        size_t cap = grown_cap(d->cap_refs, d->nrefs + rec->nrefs, 1 << 14);
         if (grow(&d->to, cap, 8) || grow(&d->how, cap, 4))
             return -1;
         d->cap_refs = cap;
@@ -205,9 +202,7 @@ static int add_value(struct dheap *d, const struct dump_record *rec, uint64_t *a
     if (text > UINT32_MAX / 2)
         return 0;                  /* no value kept; not an error */
     if (d->nblobs + need > d->cap_blobs) {
-        size_t cap = d->cap_blobs ? d->cap_blobs : 1 << 16;
-        while (cap < d->nblobs + need)
-            cap *= 2;
+        size_t cap = grown_cap(d->cap_blobs, d->nblobs + need, 1 << 16);
         if (grow(&d->blobs, cap, 1))
             return -1;
         d->cap_blobs = cap;
@@ -277,13 +272,6 @@ static int on_record(const struct dump_record *rec, void *arg)
     return 0;
 }
 
-static int row_by_addr(const void *a, const void *b, void *arg)
-{
-    const uint64_t *addr = arg;
-    uint64_t x = addr[*(const uint32_t *)a], y = addr[*(const uint32_t *)b];
-    return x < y ? -1 : x > y;
-}
-
 /* Index the rows by address (in an order of their own if the file's is
  * not one); -1 on out-of-memory, 1 if two rows have the same address. */
 static int index_rows(struct dheap *d)
@@ -298,9 +286,7 @@ static int index_rows(struct dheap *d)
         return addr_index_build(&d->index, d->addr, d->n);
     if (!(d->order = malloc(d->n * sizeof *d->order)) || !(d->sorted_addr = malloc(d->n * sizeof *d->sorted_addr)))
         return -1;
-    for (size_t i = 0; i < d->n; i++)
-        d->order[i] = (uint32_t)i;
-    qsort_r(d->order, d->n, sizeof *d->order, row_by_addr, d->addr);
+    addr_order(d->addr, d->n, d->order);
     for (size_t i = 0; i < d->n; i++)
         d->sorted_addr[i] = d->addr[d->order[i]];
     for (size_t i = 1; i < d->n; i++)

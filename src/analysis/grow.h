@@ -21,4 +21,15 @@ static inline int grow(void *arr, size_t cap, size_t elem)
     return 0;
 }
 
+/* The capacity that holds need elements: cap (first if 0), doubled as
+ * often as it takes. */
+static inline size_t grown_cap(size_t cap, size_t need, size_t first)
+{
+    if (!cap)
+        cap = first;
+    while (cap < need)
+        cap *= 2;
+    return cap;
+}
+
 #endif
