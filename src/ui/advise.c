@@ -13,13 +13,6 @@
 #include "pyheapscope/heap.h"
 #include "pyheapscope/json.h"
 
-/* Where the heap comes from, for the report's first line and JSON. */
-struct advise_source {
-    long long pid;
-    const char *python_version;
-    const char *file;             /* a dump, or NULL for a live process */
-    const char *time;             /* the dump's */
-};
 
 #define DEFAULT_GROUPS 10
 
@@ -63,18 +56,15 @@ static void print_group(const struct advice_finding *f, const struct advice_grou
     }
 }
 
-static void print_text(const struct advise_source *src, const struct advice *a, size_t groups)
+static void print_text(const struct cli_origin *src, const struct advice *a, size_t groups)
 {
     char b1[32], b2[32], b3[32];
     cli_format_bytes(a->saving, b1, sizeof b1);
     cli_format_bytes(a->heap_bytes, b2, sizeof b2);
     cli_format_count(a->heap_objects, b3, sizeof b3);
-    if (src->file)
-        printf("pyheapscope advise: %s (pid %lld, Python %s, %s), %s objects, %s\n", src->file, src->pid,
-               src->python_version, src->time, b3, b2);
-    else
-        printf("pyheapscope advise: process %lld (Python %s), %s objects, %s\n", src->pid, src->python_version, b3,
-               b2);
+    char from[1024];
+    cli_origin_describe(src, from, sizeof from);
+    printf("pyheapscope advise: %s, %s objects, %s\n", from, b3, b2);
     if (!a->n) {
         printf("nothing to save found\n");
         return;
@@ -111,17 +101,12 @@ static void print_text(const struct advise_source *src, const struct advice *a, 
     }
 }
 
-static void print_json(const struct advise_source *src, const struct advice *a)
+static void print_json(const struct cli_origin *src, const struct advice *a)
 {
     struct json j;
     json_init(&j, stdout, 1);
     json_object_begin(&j, NULL);
-    json_int(&j, "pid", src->pid);
-    json_string(&j, "python_version", src->python_version);
-    if (src->file) {
-        json_string(&j, "file", src->file);
-        json_string(&j, "time", src->time);
-    }
+    cli_origin_json(&j, src);
     json_uint(&j, "objects", a->heap_objects);
     json_uint(&j, "bytes", a->heap_bytes);
     json_uint(&j, "saving", a->saving);
@@ -186,7 +171,7 @@ static size_t groups_shown(const struct cli_opts *o)
 }
 
 /* Build the advice on h and print it. */
-static enum phs_status advise_print(const struct cli_opts *o, const struct advise_source *src, struct heap *h,
+static enum phs_status advise_print(const struct cli_opts *o, const struct cli_origin *src, struct heap *h,
                                     struct phs_error *err)
 {
     struct advice a;
@@ -209,7 +194,7 @@ int cmd_advise(const struct cli_opts *o)
     struct cli_live l;
     enum phs_status st = cli_live_take(o, &l, &err);
     if (st == PHS_OK) {
-        struct advise_source src = {.pid = l.p.pid, .python_version = l.p.version};
+        struct cli_origin src = {.pid = l.p.pid, .version = l.p.version};
         st = advise_print(o, &src, &l.h, &err);
     }
     cli_live_done(&l);
@@ -224,8 +209,7 @@ int cmd_advise_file(const struct cli_opts *o, const char *path)
     struct heap h;
     enum phs_status st = dumpheap_load(path, &hd, &h, &err);
     if (st == PHS_OK) {
-        struct advise_source src = {.pid = hd.pid, .python_version = hd.python_version, .file = path,
-                                    .time = hd.time};
+        struct cli_origin src = {.pid = hd.pid, .version = hd.python_version, .dump = path, .time = hd.time};
         st = advise_print(o, &src, &h, &err);
         heap_done(&h);
     }

@@ -43,6 +43,24 @@ struct cli_live {
 enum phs_status cli_live_take(const struct cli_opts *o, struct cli_live *l, struct phs_error *err);
 void cli_live_done(struct cli_live *l);
 
+/* Where a one-shot command's heap came from: a live process, or a dump of
+ * one (summary FILE, advise FILE). */
+struct cli_origin {
+    int64_t pid;
+    const char *version;
+    const char *dump;             /* the file, or NULL when live */
+    const char *time;             /* dump: when it was taken */
+    uint64_t target_reads;        /* live: reads of target memory the command made */
+};
+
+/* "FILE (pid N, Python V, TIME)" for a dump, "process N (Python V)" live. */
+void cli_origin_describe(const struct cli_origin *o, char *out, size_t cap);
+
+struct json;
+/* Its "pid", "python_version" and, for a dump, "dump" and "time", as
+ * members of the JSON object being written. */
+void cli_origin_json(struct json *j, const struct cli_origin *o);
+
 /* Human-friendly figures for text output. Cannot fail; truncate to cap. */
 void cli_format_bytes(uint64_t n, char *out, size_t cap);
 void cli_format_count(uint64_t n, char *out, size_t cap);

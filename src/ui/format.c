@@ -1,9 +1,30 @@
-/* format.c - how the text front ends write figures: human-friendly bytes,
- * counts with thousands separators, signed changes. */
+/* format.c - how the front ends write figures: human-friendly bytes,
+ * counts with thousands separators, signed changes; and where a heap came
+ * from, in JSON. */
 #include "cli.h"
 
 #include <inttypes.h>
 #include <stdio.h>
+
+#include "pyheapscope/json.h"
+
+void cli_origin_describe(const struct cli_origin *o, char *out, size_t cap)
+{
+    if (o->dump)
+        snprintf(out, cap, "%s (pid %lld, Python %s, %s)", o->dump, (long long)o->pid, o->version, o->time);
+    else
+        snprintf(out, cap, "process %lld (Python %s)", (long long)o->pid, o->version);
+}
+
+void cli_origin_json(struct json *j, const struct cli_origin *o)
+{
+    json_int(j, "pid", o->pid);
+    json_string(j, "python_version", o->version);
+    if (o->dump) {
+        json_string(j, "dump", o->dump);
+        json_string(j, "time", o->time);
+    }
+}
 
 /* "1.5 GiB", "312.4 MiB", "17.0 KiB", "512 B" */
 void cli_format_bytes(uint64_t n, char *out, size_t cap)

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -127,6 +129,7 @@ int offline_parse_address(const char *s, uint64_t *out)
 
 void offline_describe(const struct offline *off, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s (pid %lld, Python %s, %s)", off->path, (long long)off->hd.pid, off->hd.python_version,
-             off->hd.time);
+    struct cli_origin from = {.pid = off->hd.pid, .version = off->hd.python_version, .dump = off->path,
+                              .time = off->hd.time};
+    cli_origin_describe(&from, out, cap);
 }

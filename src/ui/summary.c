@@ -19,15 +19,7 @@ static double pct(uint64_t part, uint64_t whole)
 }
 
 /* Where the heap came from: a live process, or a dump file. */
-struct origin {
-    int64_t pid;
-    const char *version;
-    const char *dump;           /* the file, or NULL when live */
-    const char *time;           /* dump: when it was taken */
-    uint64_t target_reads;
-};
-
-static void print_text(const struct cli_opts *o, const struct origin *p, const struct heap *h,
+static void print_text(const struct cli_opts *o, const struct cli_origin *p, const struct heap *h,
                        const struct heap_timing *tm, const struct histogram *hg)
 {
     char objs[32], bytes[32], extra[32], copied[32];
@@ -89,18 +81,13 @@ static void print_text(const struct cli_opts *o, const struct origin *p, const s
     }
 }
 
-static void print_json(const struct cli_opts *o, const struct origin *p, const struct heap *h,
+static void print_json(const struct cli_opts *o, const struct cli_origin *p, const struct heap *h,
                        const struct heap_timing *tm, const struct histogram *hg)
 {
     struct json j;
     json_init(&j, stdout, 1);
     json_object_begin(&j, NULL);
-    json_int(&j, "pid", p->pid);
-    json_string(&j, "python_version", p->version);
-    if (p->dump) {
-        json_string(&j, "dump", p->dump);
-        json_string(&j, "time", p->time);
-    }
+    cli_origin_json(&j, p);
     json_uint(&j, "objects", hg->count);
     json_uint(&j, "bytes", hg->bytes);
     json_uint(&j, "extra_bytes", hg->extra_bytes);
@@ -146,7 +133,7 @@ static void print_json(const struct cli_opts *o, const struct origin *p, const s
     json_finish(&j);
 }
 
-static void print_histogram(const struct cli_opts *o, const struct origin *from, const struct heap *h,
+static void print_histogram(const struct cli_opts *o, const struct cli_origin *from, const struct heap *h,
                             const struct heap_timing *tm, struct histogram *hg)
 {
     histogram_sort(hg, o->sort == GROWTH_BY_COUNT ? HISTO_BY_COUNT : HISTO_BY_SIZE);
@@ -166,7 +153,7 @@ int cmd_summary(const struct cli_opts *o)
     if (st == PHS_OK)
         st = histogram_build(&l.h, &hg, &err);
     if (st == PHS_OK) {
-        struct origin from = {.pid = l.p.pid, .version = l.p.version, .target_reads = l.p.mem->reads};
+        struct cli_origin from = {.pid = l.p.pid, .version = l.p.version, .target_reads = l.p.mem->reads};
         print_histogram(o, &from, &l.h, &l.tm, &hg);
         histogram_done(&hg);
     }
@@ -187,7 +174,7 @@ int cmd_summary_file(const struct cli_opts *o, const char *path)
     if (st == PHS_OK) {
         struct heap_timing tm = {.paused = hd.paused, .pause_ns = hd.pause_ns, .copy_ns = hd.copy_ns,
                                  .walk_ns = hd.walk_ns, .bytes_copied = hd.bytes_copied};
-        struct origin from = {.pid = hd.pid, .version = hd.python_version, .dump = path, .time = hd.time};
+        struct cli_origin from = {.pid = hd.pid, .version = hd.python_version, .dump = path, .time = hd.time};
         print_histogram(o, &from, &h, &tm, &hg);
         histogram_done(&hg);
     }

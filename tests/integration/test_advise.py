@@ -49,7 +49,7 @@ def advise_dump(target, tmp_path):
     r = run_tool("dump", target.pid, "-o", path)
     assert r.returncode == 0, r.stderr
     out = run_json("advise", path)
-    assert out.pop("file") == path and out.pop("time")
+    assert out.pop("dump") == path and out.pop("time")
     return out, path
 
 
@@ -158,7 +158,7 @@ def test_a_dump_out_of_address_order_reads_the_same(binary, make_target, tmp_pat
     with open(other, "w") as f:
         f.write("\n".join(shuffled) + "\n")
     out = run_json("advise", other)
-    assert out.pop("file") == other and out.pop("time")
+    assert out.pop("dump") == other and out.pop("time")
     assert out == in_order
 
 
