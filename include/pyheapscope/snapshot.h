@@ -70,20 +70,34 @@ enum phs_status snapshot_copy(struct snapshot *s, struct phs_error *err);
 const unsigned char *snapshot_ptr_slow(struct snapshot *s, size_t hint[2], uint64_t addr, size_t len);
 
 /* A pointer to len copied bytes at addr, or NULL if they are not all in
- * one copied region. The fast path of the heap walk: the two regions in
- * hint (the caller's: one per thread) are checked inline, the rest is a
- * hash lookup by 2 MiB granule. */
-static inline const unsigned char *snapshot_ptr_at(struct snapshot *s, size_t hint[2], uint64_t addr, size_t len)
+ * one copied region; *end: where the copy of that region ends in the
+ * buffer, so that a caller can see how much more it may read from there
+ * without another lookup. The fast path of the heap walk: the two regions
+ * in hint (the caller's: one per thread) are checked inline, the rest is a
+ * hash lookup by 2 MiB granule, which puts the region found first. */
+static inline const unsigned char *snapshot_span_at(struct snapshot *s, size_t hint[2], uint64_t addr, size_t len,
+                                                    const unsigned char **end)
 {
     if (s->nregions && addr + len >= addr) {
-        const struct snapshot_region *r = &s->regions[hint[0] < s->nregions ? hint[0] : 0];
-        if (addr >= r->start && addr + len <= r->end && r->copied)
-            return s->buf + r->buf_offset + (addr - r->start);
-        r = &s->regions[hint[1] < s->nregions ? hint[1] : 0];
-        if (addr >= r->start && addr + len <= r->end && r->copied)
-            return s->buf + r->buf_offset + (addr - r->start);
+        for (int k = 0; k < 2; k++) {
+            const struct snapshot_region *r = &s->regions[hint[k] < s->nregions ? hint[k] : 0];
+            if (addr >= r->start && addr + len <= r->end && r->copied) {
+                *end = s->buf + r->buf_offset + (r->end - r->start);
+                return s->buf + r->buf_offset + (addr - r->start);
+            }
+        }
     }
-    return snapshot_ptr_slow(s, hint, addr, len);
+    const unsigned char *q = snapshot_ptr_slow(s, hint, addr, len);
+    if (q)
+        *end = s->buf + s->regions[hint[0]].buf_offset + (s->regions[hint[0]].end - s->regions[hint[0]].start);
+    return q;
+}
+
+/* The same without the end. */
+static inline const unsigned char *snapshot_ptr_at(struct snapshot *s, size_t hint[2], uint64_t addr, size_t len)
+{
+    const unsigned char *end;
+    return snapshot_span_at(s, hint, addr, len, &end);
 }
 
 /* The same with the snapshot's own hint (single-threaded users). */

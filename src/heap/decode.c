@@ -165,15 +165,25 @@ int64_t dict_keys_bytes(struct walker *w, int64_t slots, size_t esize)
     return WO(w, DICTKEYS_INDICES) + width * slots + (int64_t)esize * ((2 * slots) / 3);
 }
 
+int dict_offsets_ok(const struct walker *w)
+{
+    int64_t indices = WO(w, DICTKEYS_INDICES);
+    if (indices <= 0 || indices > 64 || WO(w, DICTKEYS_REFCNT) < 0 || WO(w, DICTKEYS_NENTRIES) < 0 ||
+        WO(w, DICTKEYS_USABLE) < 0 || WO(w, DICTKEYS_REFCNT) + 8 > indices || WO(w, DICTKEYS_NENTRIES) + 8 > indices ||
+        WO(w, DICTKEYS_USABLE) + 8 > indices)
+        return 0;
+    if (HAS(w, DICTKEYS_SIZE))
+        return WO(w, DICTKEYS_SIZE) >= 0 && WO(w, DICTKEYS_SIZE) + 8 <= indices;
+    return WO(w, DICTKEYS_LOG2_SIZE) >= 0 && WO(w, DICTKEYS_LOG2_SIZE) + 3 <= indices;
+}
+
 int dict_shape(struct walker *w, uint64_t keys, uint64_t values, struct dict_shape *s)
 {
     memset(s, 0, sizeof *s);
     int64_t indices = WO(w, DICTKEYS_INDICES);
     /* the header of the keys object, up to its indices, in one read */
-    const unsigned char *k = keys && indices > 0 && indices <= 64 ? walker_view(w, keys, (size_t)indices) : NULL;
-    if (!k || WO(w, DICTKEYS_REFCNT) + 8 > indices || WO(w, DICTKEYS_NENTRIES) + 8 > indices ||
-        WO(w, DICTKEYS_USABLE) + 8 > indices || (HAS(w, DICTKEYS_SIZE) && WO(w, DICTKEYS_SIZE) + 8 > indices) ||
-        WO(w, DICTKEYS_REFCNT) < 0 || WO(w, DICTKEYS_NENTRIES) < 0 || WO(w, DICTKEYS_USABLE) < 0)
+    const unsigned char *k = keys && w->dict_keys_ok ? walker_view(w, keys, (size_t)indices) : NULL;
+    if (!k)
         return -1;
     s->refcnt = (int64_t)word_at(k, WO(w, DICTKEYS_REFCNT));
     s->nentries = (int64_t)word_at(k, WO(w, DICTKEYS_NENTRIES));
@@ -190,8 +200,6 @@ int dict_shape(struct walker *w, uint64_t keys, uint64_t values, struct dict_sha
         s->keys_size = dict_keys_bytes(w, size, DICT_ENTRY_GENERAL);
         s->slots = size;
     } else {
-        if (WO(w, DICTKEYS_LOG2_SIZE) < 0 || WO(w, DICTKEYS_LOG2_SIZE) + 3 > indices)
-            return -1;
         const unsigned char *lb = k + WO(w, DICTKEYS_LOG2_SIZE);
         if (lb[0] > 40 || lb[1] > 43)
             return -1;
@@ -820,9 +828,66 @@ static void open_window(struct walker *w, uint64_t obj, const struct tinfo *t)
     }
 }
 
+/* The common leaves straight from their header at q (basicsize bytes in
+ * the copy, and types.c checked that the fields read lie within): a
+ * compact ASCII str without a wchar_t copy, an int. 0 for the others. */
+static int leaf_size_quick(struct walker *w, const unsigned char *q, const struct tinfo *t, uint64_t *size)
+{
+    if (t->layout == LK_STR) {
+        uint8_t state = q[WO(w, ASCII_STATE)];
+        int64_t length = (int64_t)word_at(q, WO(w, ASCII_LENGTH));
+        if ((state & 0x60) != 0x60 || length < 0 || length > (1ll << 40) ||
+            (HAS(w, ASCII_WSTR) && word_at(q, WO(w, ASCII_WSTR))))
+            return 0;
+        *size = (uint64_t)(WO(w, ASCII_SIZE) + length + 1);
+        return 1;
+    }
+    if (t->layout == LK_INT) {
+        int64_t ndigits = HAS(w, LONG_TAG) ? (int64_t)(word_at(q, WO(w, LONG_TAG)) >> 3)
+                                           : (int64_t)word_at(q, WO(w, VAROBJECT_OB_SIZE));
+        if (ndigits < 0)
+            ndigits = -ndigits;
+        if (ndigits < w->lay->int_min_digits)
+            ndigits = w->lay->int_min_digits;
+        *size = (uint64_t)(WO(w, LONG_DIGIT) + 4 * ndigits);
+        return 1;
+    }
+    return 0;
+}
+
+uint64_t decode_leaf(struct walker *w, uint64_t obj, const unsigned char *q, const struct tinfo *t)
+{
+    uint64_t quick;
+    if (leaf_size_quick(w, q, t, &quick))
+        return quick;
+    /* The rest through the decoders, with the window borrowed for the
+     * leaf's header: it is the decoded object's (the container whose item
+     * this is), and given back. */
+    uint64_t win_addr = w->win_addr;
+    const unsigned char *win = w->win;
+    size_t win_len = w->win_len;
+    w->win_addr = obj;
+    w->win = q;
+    w->win_len = (size_t)t->basicsize;
+    int64_t size = t->layout == LK_STR ? str_size(w, obj) : t->layout == LK_INT ? int_size(w, obj)
+                                                                                 : generic_size(w, obj, t);
+    w->win_addr = win_addr;
+    w->win = win;
+    w->win_len = win_len;
+    return (uint64_t)(size > 0 ? size : 0);
+}
+
 void decode_object(struct walker *w, uint64_t obj, const struct tinfo *t, uint64_t *size_out, uint32_t *extra_out)
 {
     open_window(w, obj, t);
+    if (t->plain_dict && t->header >= 0) {
+        /* the most common container, on its own: a dict has no fields to
+         * follow but its table, no __dict__, no slots */
+        int64_t size = dict_refs(w, obj, t);
+        *size_out = (uint64_t)(size > 0 ? size : 0) + (uint64_t)t->header;
+        *extra_out = 0;
+        return;
+    }
     int64_t size = generic_size(w, obj, t);
     uint32_t extra = 0;
     const enum offsets_field *simple = simple_fields[t->layout];
@@ -965,6 +1030,6 @@ void decode_object(struct walker *w, uint64_t obj, const struct tinfo *t, uint64
             conservative_scan(w, obj, NULL, t->basicsize, t->basicsize + 8 * ob_size(w, obj));
     }
     extra = instance_dict(w, obj, t);
-    *size_out = (uint64_t)(size > 0 ? size : 0) + (uint64_t)header_bytes(w, obj, t);
+    *size_out = (uint64_t)(size > 0 ? size : 0) + (uint64_t)(t->header >= 0 ? t->header : header_bytes(w, obj, t));
     *extra_out = extra;
 }

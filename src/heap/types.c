@@ -27,6 +27,8 @@ static const struct {
     enum layout_kind layout;
 } known_types[] = {
     {"PyBaseObject_Type", NULL, LK_OBJECT},
+    {"PyFloat_Type", NULL, LK_OBJECT},      /* a double: nothing to follow, nothing to scan */
+    {"PyComplex_Type", NULL, LK_OBJECT},
     {"PyLong_Type", NULL, LK_INT},
     {"PyBool_Type", NULL, LK_INT},
     {"PyUnicode_Type", NULL, LK_STR},
@@ -298,6 +300,20 @@ static int register_heap_type(struct walker *w, struct tinfo *t, const char *nam
     return 0;
 }
 
+/* decode_leaf reads a leaf's header fields straight from the copy, which
+ * holds basicsize bytes of it: they must lie within. */
+static int leaf_header_fits(const struct walker *w, enum layout_kind lk, int64_t basicsize)
+{
+    static const enum offsets_field str_fields[] = {OFF_ASCII_STATE, OFF_ASCII_LENGTH, OFF_ASCII_WSTR};
+    static const enum offsets_field int_fields[] = {OFF_LONG_TAG, OFF_VAROBJECT_OB_SIZE};
+    const enum offsets_field *f = lk == LK_STR ? str_fields : lk == LK_INT ? int_fields : NULL;
+    size_t n = lk == LK_STR ? 3 : lk == LK_INT ? 2 : 0;
+    for (size_t i = 0; i < n; i++)
+        if (w->o[f[i]] != OFFSET_ABSENT && (w->o[f[i]] < 0 || w->o[f[i]] + 8 > basicsize))
+            return 0;
+    return 1;
+}
+
 static struct tinfo *types_find(struct walker *w, uint64_t addr, int depth)
 {
     struct tinfo *t = lookup(w, addr);
@@ -386,6 +402,10 @@ static struct tinfo *types_find(struct walker *w, uint64_t addr, int depth)
         return NULL;
     }
     w->h->types[t->heap_index].has_dict = dictoffset != 0 || (flags & TPF_MANAGED_DICT);
+    t->leaf = is_core && (lk == LK_OBJECT || lk == LK_INT || lk == LK_STR || lk == LK_BYTES) && dictoffset == 0 &&
+              weaklistoffset == 0 && !(flags & (TPF_HAVE_GC | TPF_MANAGED_DICT | TPF_MANAGED_WEAKREF)) &&
+              basicsize <= 4096 && leaf_header_fits(w, lk, basicsize);
+    t->header = lk == LK_TYPE || addr == w->sh->type_type ? -1 : header_bytes(w, 0, t);
     t->valid = 1;
     return t;
 }

@@ -36,7 +36,7 @@ static enum phs_status source_read(struct walker *w, uint64_t addr, void *buf, s
     return st;
 }
 
-const unsigned char *walker_view(struct walker *w, uint64_t addr, size_t len)
+const unsigned char *walker_view_slow(struct walker *w, uint64_t addr, size_t len)
 {
     if (w->snap) {
         const unsigned char *q = snapshot_ptr_at(w->snap, w->region_hint, addr, len);
@@ -138,9 +138,9 @@ void addr_map_free(struct addr_map *m)
 
 /* ---- admitting objects ---- */
 
-static int push(struct walker *w, uint64_t addr, const unsigned char *copy, uint32_t tidx, uint32_t flags)
+static inline int push(struct walker *w, uint64_t addr, const unsigned char *copy, uint32_t tidx, uint32_t flags)
 {
-    if (w->nstack == w->cap_stack) {
+    if (__builtin_expect(w->nstack == w->cap_stack, 0)) {
         size_t cap = w->cap_stack ? w->cap_stack * 2 : 4096;
         struct pending *s = realloc(w->stack, cap * sizeof *s);
         if (!s)
@@ -152,17 +152,19 @@ static int push(struct walker *w, uint64_t addr, const unsigned char *copy, uint
     return 0;
 }
 
-/* The type entry of a valid object whose header is hdr, or NULL. */
-static struct tinfo *object_type(struct walker *w, const uint64_t hdr[2])
+/* The type entry of a valid object whose header is hdr, or NULL. Most
+ * lookups are answered by the thread's small direct-mapped cache. */
+static inline struct tinfo *object_type(struct walker *w, const uint64_t hdr[2])
 {
     if ((int64_t)hdr[0] <= 0)
         return NULL;
+    size_t slot = (size_t)(hdr[1] >> 4) % TYPES_CACHED;
     struct tinfo *t;
-    if (hdr[1] == w->last_type_addr && w->last_type_addr)
-        t = &w->sh->types[w->last_type];
-    else if ((t = types_get(w, hdr[1], 0)) != NULL) {
-        w->last_type_addr = hdr[1];
-        w->last_type = (size_t)(t - w->sh->types);
+    if (w->type_cache[slot].addr == hdr[1] && hdr[1]) {
+        t = &w->sh->types[w->type_cache[slot].idx];
+    } else if ((t = types_get(w, hdr[1], 0)) != NULL && hdr[1]) {
+        w->type_cache[slot].addr = hdr[1];
+        w->type_cache[slot].idx = (uint32_t)(t - w->sh->types);
     }
     return t && t->valid ? t : NULL;
 }
@@ -176,6 +178,8 @@ static int queue(struct walker *w, uint64_t addr, const unsigned char *copy, str
     w->admitted++;
     return 1;
 }
+
+#define ADMITTED_BEFORE 2
 
 /* Admit addr, which is outside the copy (or there is no copy). */
 static int admit_elsewhere(struct walker *w, uint64_t addr, uint32_t flags, int count_misses)
@@ -195,19 +199,113 @@ static int admit_elsewhere(struct walker *w, uint64_t addr, uint32_t flags, int 
         pthread_mutex_unlock(&sh->maps_lock);
     if (added < 0)
         w->oom = 1;
-    return added > 0 ? queue(w, addr, NULL, t, flags) : added == 0;
+    return added > 0 ? queue(w, addr, NULL, t, flags) : added == 0 ? ADMITTED_BEFORE : 0;
+}
+
+/* ---- tallies ---- */
+
+static inline void tally(struct heap_tally *t, uint64_t size, uint32_t extra, uint32_t flags)
+{
+    t->count++;
+    t->bytes += size;
+    t->extra += extra;
+    t->gc_objects += (flags & HEAP_OBJ_GC) != 0;
+    t->permanent += (flags & HEAP_OBJ_PERMANENT) != 0;
+}
+
+static void tally_add(struct heap_tally *to, const struct heap_tally *t)
+{
+    to->count += t->count;
+    to->bytes += t->bytes;
+    to->extra += t->extra;
+    to->gc_objects += t->gc_objects;
+    to->permanent += t->permanent;
+}
+
+/* Make room for heap type idx in this thread's tallies (types are named
+ * under the registry lock, so each thread keeps its own array). */
+static struct heap_tally *tally_grow(struct walker *w, uint32_t idx)
+{
+    size_t n = w->ntallies ? w->ntallies : 256;
+    while (n <= idx)
+        n *= 2;
+    struct heap_tally *t = realloc(w->tallies, n * sizeof *t);
+    if (!t) {
+        w->oom = 1;
+        return NULL;
+    }
+    memset(t + w->ntallies, 0, (n - w->ntallies) * sizeof *t);
+    w->tallies = t;
+    w->ntallies = n;
+    return &w->tallies[idx];
+}
+
+/* This thread's tally for heap type idx. */
+static inline struct heap_tally *tally_of(struct walker *w, uint32_t idx)
+{
+    return __builtin_expect(idx < w->ntallies, 1) ? &w->tallies[idx] : tally_grow(w, idx);
+}
+
+/* Size and tally a leaf where it is admitted: it refers to nothing, so
+ * queueing it would only cost a push, a pop and the general decoder.
+ * 0 if its header is not all in the copy before end, the end of its
+ * region (then it is queued as any other object). */
+static inline int settle_leaf(struct walker *w, uint64_t addr, const unsigned char *q, const unsigned char *end,
+                              const struct tinfo *t, uint32_t flags)
+{
+    if ((size_t)(end - q) < (size_t)t->basicsize || w->admitted >= MAX_OBJECTS)
+        return 0;
+    struct heap_tally *tl = tally_of(w, t->heap_index);
+    if (!tl)
+        return 0;
+    w->admitted++;
+    uint64_t size = decode_leaf(w, addr, q, t);
+    if (__builtin_expect(flags == 0, 1)) {
+        tl->count++;
+        tl->bytes += size;
+    } else {
+        tally(tl, size, 0, flags);
+    }
+    return 1;
+}
+
+/* Start loading what decoding an object will read besides its header:
+ * the keys table of a dict (and its first entries), the item array of a
+ * list. Done when the object is queued, so that it has arrived by the
+ * time the object is decoded. The word is read from the copy only if it
+ * lies inside the buffer (a header at the very end of a region could be
+ * followed by anything: the prefetch is only a hint). */
+static inline void prefetch_body(struct walker *w, enum layout_kind lk, const unsigned char *copy)
+{
+    int64_t off = lk == LK_DICT ? WO(w, DICT_KEYS) : lk == LK_LIST ? WO(w, LIST_ITEM) : OFFSET_ABSENT;
+    if (off < 0 || off > 256 || !copy || copy + off + 8 > w->snap->buf + w->snap->buf_size)
+        return;
+    uint64_t v;
+    memcpy(&v, copy + off, 8);
+    if ((v & 7) || v < 4096)
+        return;
+    const unsigned char *q = snapshot_ptr_at(w->snap, w->region_hint, v, 128);
+    if (q) {
+        __builtin_prefetch(q);
+        __builtin_prefetch(q + 64);
+        __builtin_prefetch(q + 127);
+    }
 }
 
 /* Admit the object at addr, whose header is at q in the copy, unless
- * seen: 1 if it is a valid object. With several threads the mark is set
- * atomically, and the thread that set it queues the object. */
-static inline int admit_at(struct walker *w, uint64_t addr, const unsigned char *q, uint32_t flags,
+ * seen: 0 if it is not a valid object, 1 if admitted now, ADMITTED_BEFORE
+ * if it was already. With several threads the mark is set atomically,
+ * and the thread that set it queues the object. */
+static inline __attribute__((always_inline)) int admit_at(struct walker *w, uint64_t addr, const unsigned char *q,
+                                                          const unsigned char *end, uint32_t flags,
                            int count_misses)
 {
     size_t bit = (size_t)(q - w->snap->buf) >> 3;
     uint64_t *word = &w->sh->marks[bit >> 6], mask = 1ull << (bit & 63);
-    if (__atomic_load_n(word, __ATOMIC_RELAXED) & mask)
-        return 1;
+    if (__atomic_load_n(word, __ATOMIC_RELAXED) & mask) {
+        w->seen_recent[(addr >> 4) & (SEEN_RECENT - 1)] = addr;
+        return ADMITTED_BEFORE;
+    }
     uint64_t hdr[2];
     memcpy(hdr, q, sizeof hdr);
     struct tinfo *t = object_type(w, hdr);
@@ -218,17 +316,21 @@ static inline int admit_at(struct walker *w, uint64_t addr, const unsigned char 
     }
     if (w->sh->nthreads > 1) {
         if (__atomic_fetch_or(word, mask, __ATOMIC_RELAXED) & mask)
-            return 1;
+            return ADMITTED_BEFORE;
     } else {
         *word |= mask;
     }
+    if (t->leaf && settle_leaf(w, addr, q, end, t, flags))
+        return 1;
+    prefetch_body(w, t->layout, q);
     return queue(w, addr, q, t, flags);
 }
 
 static inline int admit(struct walker *w, uint64_t addr, uint32_t flags, int count_misses)
 {
-    const unsigned char *q = w->snap ? snapshot_ptr_at(w->snap, w->region_hint, addr, 16) : NULL;
-    return q ? admit_at(w, addr, q, flags, count_misses) : admit_elsewhere(w, addr, flags, count_misses);
+    const unsigned char *end = NULL;
+    const unsigned char *q = w->snap ? snapshot_span_at(w->snap, w->region_hint, addr, 16, &end) : NULL;
+    return q ? admit_at(w, addr, q, end, flags, count_misses) : admit_elsewhere(w, addr, flags, count_misses);
 }
 
 static int plausible(uint64_t addr)
@@ -325,10 +427,24 @@ int walker_ref(struct walker *w, uint64_t addr)
         w->stats.bad_pointers++;
         return 0;
     }
-    return admit(w, addr, 0, 1);
+    return admit(w, addr, 0, 1) != 0;
 }
 
-#define REF_CHUNK 64
+/* Admit the oldest reference in flight. */
+static void admit_oldest(struct walker *w)
+{
+    unsigned i = w->ahead_first;
+    w->ahead_first = (i + 1) & (REFS_AHEAD - 1);
+    w->ahead_n--;
+    admit_at(w, w->ahead[i].addr, w->ahead[i].q, w->ahead[i].end, 0, 1);
+}
+
+/* Admit every reference still in flight (they may queue objects). */
+static void admit_ahead(struct walker *w)
+{
+    while (w->ahead_n)
+        admit_oldest(w);
+}
 
 void walker_ref_many(struct walker *w, const uint64_t *addrs, size_t n)
 {
@@ -339,25 +455,29 @@ void walker_ref_many(struct walker *w, const uint64_t *addrs, size_t n)
     }
     if (!w->follow)
         return;
-    const unsigned char *q[REF_CHUNK];
-    for (size_t done = 0; done < n; done += REF_CHUNK) {
-        size_t m = n - done < REF_CHUNK ? n - done : REF_CHUNK;
-        const uint64_t *a = addrs + done;
-        /* first where each one is and start loading its mark and header,
-         * then look: the misses overlap */
-        for (size_t i = 0; i < m; i++) {
-            q[i] = w->snap && a[i] && plausible(a[i]) ? snapshot_ptr_at(w->snap, w->region_hint, a[i], 16) : NULL;
-            if (q[i]) {
-                __builtin_prefetch(&w->sh->marks[(size_t)(q[i] - w->snap->buf) >> 9]);
-                __builtin_prefetch(q[i]);
-            }
+    /* Find each one in the copy and start loading its mark and header;
+     * look at it REFS_AHEAD references later, when they have arrived, so
+     * that the cache misses overlap. */
+    for (size_t i = 0; i < n; i++) {
+        uint64_t a = addrs[i];
+        if (w->seen_recent[(a >> 4) & (SEEN_RECENT - 1)] == a)
+            continue;
+        const unsigned char *end = NULL;
+        const unsigned char *q = w->snap && a && plausible(a) ? snapshot_span_at(w->snap, w->region_hint, a, 16, &end)
+                                                              : NULL;
+        if (!q) {
+            if (a)
+                walker_ref(w, a);
+            continue;
         }
-        for (size_t i = 0; i < m; i++) {
-            if (q[i])
-                admit_at(w, a[i], q[i], 0, 1);
-            else if (a[i])
-                walker_ref(w, a[i]);
-        }
+        __builtin_prefetch(&w->sh->marks[(size_t)(q - w->snap->buf) >> 9]);
+        __builtin_prefetch(q);
+        if (w->ahead_n == REFS_AHEAD)
+            admit_oldest(w);
+        unsigned slot = (w->ahead_first + w->ahead_n++) & (REFS_AHEAD - 1);
+        w->ahead[slot].addr = a;
+        w->ahead[slot].q = q;
+        w->ahead[slot].end = end;
     }
 }
 
@@ -390,6 +510,32 @@ void walker_set_owner(struct walker *w, uint64_t dict_addr, uint32_t owner)
 
 /* ---- seeding from the collector's lists ---- */
 
+/* An object on a collector's list that a helper reached through a
+ * reference first, while this thread was still chasing the list (the
+ * helpers are fed meanwhile): it was tallied without its list's flags,
+ * which are added when the tallies are gathered. */
+static void note_flags(struct walker *w, uint64_t addr, uint32_t flags)
+{
+    uint64_t hdr[2];
+    struct tinfo *t;
+    if (rd(w, addr, hdr, sizeof hdr) != 0 || !(t = object_type(w, hdr)))
+        return;
+    if (w->nfixes == w->cap_fixes) {
+        size_t cap = w->cap_fixes ? w->cap_fixes * 2 : 1024;
+        struct flag_fix *f = realloc(w->fixes, cap * sizeof *f);
+        if (!f) {
+            w->oom = 1;
+            return;
+        }
+        w->fixes = f;
+        w->cap_fixes = cap;
+    }
+    w->fixes[w->nfixes++] = (struct flag_fix){addr, flags, t->heap_index, t->plain_dict};
+}
+
+#define BATCH 16
+static void maybe_share(struct walker *w);
+
 static enum phs_status walk_gc_list(struct walker *w, uint64_t head, int gen, int tolerant,
                                     struct phs_error *err)
 {
@@ -411,7 +557,10 @@ static enum phs_status walk_gc_list(struct walker *w, uint64_t head, int gen, in
             w->stats.bad_gc_links++;
             break;
         }
-        if (admit(w, node + gch, flags, 0)) {
+        int admitted = admit(w, node + gch, flags, 0);
+        if (admitted == ADMITTED_BEFORE)
+            note_flags(w, node + gch, flags);
+        if (admitted) {
             if (gen == 3) {
                 w->stats.permanent_objects++;
             } else {
@@ -425,6 +574,8 @@ static enum phs_status walk_gc_list(struct walker *w, uint64_t head, int gen, in
         node = link[0] & GC_LINK_MASK;
         if (w->oom)
             break;
+        if ((n & 255) == 255)     /* feed idle helpers while the list is chased */
+            maybe_share(w);
     }
     return PHS_OK;
 }
@@ -507,6 +658,7 @@ void walker_setup(struct walker *w, struct py_process *p, struct memsrc *mem, st
     w->h = h;
     w->sh = share_new();
     w->owns_share = 1;
+    w->dict_keys_ok = w->lay && dict_offsets_ok(w);
     if (!w->sh)
         w->oom = 1;
 }
@@ -517,9 +669,12 @@ static void walker_forget_own(struct walker *w)
 {
     w->tallies = NULL;
     w->dicts = NULL;
+    w->fixes = NULL;
+    w->nfixes = w->cap_fixes = 0;
     w->stack = NULL;
     w->scratch = NULL;
     w->ntallies = w->ndicts = w->cap_dicts = w->nstack = w->cap_stack = w->cap_scratch = 0;
+    w->ahead_first = w->ahead_n = 0;
     w->dict_type = 0;
     memset(&w->stats, 0, sizeof w->stats);
 }
@@ -529,6 +684,7 @@ static void walker_free_own(struct walker *w)
 {
     free(w->tallies);
     free(w->dicts);
+    free(w->fixes);
     free(w->stack);
     free(w->scratch);
     walker_forget_own(w);
@@ -540,46 +696,6 @@ void walker_free(struct walker *w)
     if (w->owns_share)
         share_free(w->sh);
     memset(w, 0, sizeof *w);
-}
-
-/* ---- tallies ---- */
-
-static void tally(struct heap_tally *t, uint64_t size, uint32_t extra, uint32_t flags)
-{
-    t->count++;
-    t->bytes += size;
-    t->extra += extra;
-    t->gc_objects += (flags & HEAP_OBJ_GC) != 0;
-    t->permanent += (flags & HEAP_OBJ_PERMANENT) != 0;
-}
-
-static void tally_add(struct heap_tally *to, const struct heap_tally *t)
-{
-    to->count += t->count;
-    to->bytes += t->bytes;
-    to->extra += t->extra;
-    to->gc_objects += t->gc_objects;
-    to->permanent += t->permanent;
-}
-
-/* This thread's tally for heap type idx (types are named under the
- * registry lock, so each thread keeps its own array). */
-static struct heap_tally *tally_of(struct walker *w, uint32_t idx)
-{
-    if (idx >= w->ntallies) {
-        size_t n = w->ntallies ? w->ntallies : 256;
-        while (n <= idx)
-            n *= 2;
-        struct heap_tally *t = realloc(w->tallies, n * sizeof *t);
-        if (!t) {
-            w->oom = 1;
-            return NULL;
-        }
-        memset(t + w->ntallies, 0, (n - w->ntallies) * sizeof *t);
-        w->tallies = t;
-        w->ntallies = n;
-    }
-    return &w->tallies[idx];
 }
 
 /* Hold a plain dict back until owners are known; 0 if it cannot be held
@@ -617,25 +733,8 @@ static void settle(struct walker *w, const struct pending *obj)
         tally(tl, size, extra, obj->flags);
 }
 
-/* Start loading what decoding obj will read besides its header: the
- * keys table of a dict, the item array of a list. The word is read from
- * the copy only if it lies inside the buffer (a header at the very end of
- * a region could be followed by anything: the prefetch is only a hint). */
-static void prefetch_body(struct walker *w, const struct pending *obj)
-{
-    enum layout_kind lk = w->sh->types[obj->tidx].layout;
-    int64_t off = lk == LK_DICT ? WO(w, DICT_KEYS) : lk == LK_LIST ? WO(w, LIST_ITEM) : OFFSET_ABSENT;
-    if (off < 0 || off > 256 || !obj->copy ||
-        obj->copy + off + 8 > w->snap->buf + w->snap->buf_size)
-        return;
-    uint64_t v;
-    memcpy(&v, obj->copy + off, 8);
-    walker_prefetch(w, v);
-}
-
 /* ---- sharing the work between threads ---- */
 
-#define BATCH 16
 
 /* If a thread waits for work and this one has plenty, hand over the
  * older half of the stack (the roots of the biggest subtrees). */
@@ -701,29 +800,39 @@ static int take_work(struct walker *w)
     }
 }
 
-/* Decode what is queued until nothing is. Objects are taken a batch at a
- * time and each stage first starts loading what the next stage will read
- * for the whole batch, so that the cache misses of a batch overlap
- * instead of following one another. */
-static void drain(struct walker *w)
+/* Decode one batch from the top of the stack (or admit what is in flight
+ * if the stack is empty). The batch's headers are loaded first, so that
+ * their cache misses overlap instead of following one another. */
+static void drain_batch(struct walker *w)
 {
     struct pending batch[BATCH];
-    while (w->nstack && !w->oom && !__atomic_load_n(&w->sh->stop, __ATOMIC_RELAXED)) {
-        size_t n = w->nstack < BATCH ? w->nstack : BATCH;
-        w->nstack -= n;
+    if (!w->nstack) {
+        admit_ahead(w);
+        return;
+    }
+    size_t n = w->nstack < BATCH ? w->nstack : BATCH;
+    w->nstack -= n;
+    if (n == BATCH)          /* a constant size: a few vector moves, not a string copy */
+        memcpy(batch, &w->stack[w->nstack], sizeof batch);
+    else
         memcpy(batch, &w->stack[w->nstack], n * sizeof *batch);
-        if (w->snap) {
-            for (size_t i = 0; i < n; i++) {
-                if (batch[i].copy) {
-                    __builtin_prefetch(batch[i].copy);
-                    __builtin_prefetch(batch[i].copy + 64);
-                }
+    if (w->snap) {
+        for (size_t i = 0; i < n; i++) {
+            if (batch[i].copy) {
+                __builtin_prefetch(batch[i].copy);
+                __builtin_prefetch(batch[i].copy + 64);
             }
-            for (size_t i = 0; i < n; i++)
-                prefetch_body(w, &batch[i]);
         }
-        for (size_t i = n; i-- > 0;)
-            settle(w, &batch[i]);
+    }
+    for (size_t i = n; i-- > 0;)
+        settle(w, &batch[i]);
+}
+
+/* Decode what is queued until nothing is. */
+static void drain(struct walker *w)
+{
+    while ((w->nstack || w->ahead_n) && !w->oom && !__atomic_load_n(&w->sh->stop, __ATOMIC_RELAXED)) {
+        drain_batch(w);
         maybe_share(w);
     }
     if (w->oom)
@@ -792,6 +901,16 @@ static void gather(struct walker *w, struct walker *const *all, unsigned n)
                                     : t->dict_type - 1 < h->ntypes ? &h->types[t->dict_type - 1].objects : NULL;
             if (to)
                 tally(to, d->size, 0, (uint32_t)(d->addr_flags & 7));
+        }
+        for (size_t i = 0; i < t->nfixes; i++) {
+            const struct flag_fix *f = &t->fixes[i];
+            uint32_t *owner = f->plain_dict ? addr_map_get(&w->sh->owners, f->addr) : NULL;
+            struct heap_tally *to = owner && *owner - 1 < h->ntypes ? &h->types[*owner - 1].dicts
+                                    : f->heap_index < h->ntypes ? &h->types[f->heap_index].objects : NULL;
+            if (to) {
+                to->gc_objects += (f->flags & HEAP_OBJ_GC) != 0;
+                to->permanent += (f->flags & HEAP_OBJ_PERMANENT) != 0;
+            }
         }
         const struct heap_stats *s = &t->stats;
         h->stats.gc_objects += s->gc_objects;

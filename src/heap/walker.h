@@ -39,6 +39,11 @@ struct tinfo {
     int64_t *members;         /* offsets of object members (slots) along the chain */
     uint32_t nmembers;
     int plain_dict;           /* exactly dict: can be the "dict of X" of an instance */
+    /* An exact core type whose instances refer to nothing and own nothing
+     * besides what their header says (int, str, bytes, object, float):
+     * the walk sizes them where it admits them, without queueing them. */
+    int leaf;
+    int64_t header;           /* header_bytes() of its instances, or -1 if it depends on the object */
 };
 
 /* A set of target addresses, or a map from them to a small number:
@@ -74,6 +79,17 @@ struct deferred_dict {
 };
 
 #define TYPES_CACHED 64            /* per-thread type lookups remembered */
+#define REFS_AHEAD   32            /* references in flight (a power of two) */
+#define SEEN_RECENT  256           /* objects referred to again, remembered (a power of two) */
+
+/* Flags an object admitted through a reference should have had: it is
+ * on a collector's list, which was chased after (walk.c, note_flags). */
+struct flag_fix {
+    uint64_t addr;
+    uint32_t flags;           /* enum heap_object_flags */
+    uint32_t heap_index;
+    int plain_dict;           /* tallied under its owner's "dict of" if it has one */
+};
 
 /* What the threads of one walk share. The marks are set atomically; the
  * type registry, the owners map, the set of objects outside the copy and
@@ -155,14 +171,23 @@ struct walker {
     struct deferred_dict *dicts;
     size_t ndicts, cap_dicts;
     uint32_t dict_type;       /* 1 + heap.types index of the plain dict type deferred */
+    struct flag_fix *fixes;
+    size_t nfixes, cap_fixes;
 
     struct pending *stack;
     size_t nstack, cap_stack;
+    /* References on their way in (walker_ref_many): each one's header and
+     * mark are loading while the next REFS_AHEAD are looked up, whatever
+     * container they come from; admitted in order, oldest first. */
+    struct { uint64_t addr; const unsigned char *q, *end; } ahead[REFS_AHEAD];
+    unsigned ahead_first, ahead_n;
+    /* Objects found marked when referred to again (a dict's str keys, a
+     * class's instances' shared values): the next reference to one of
+     * them costs a compare. Direct-mapped by address; marks only grow. */
+    uint64_t seen_recent[SEEN_RECENT];
     uint64_t admitted;        /* objects queued, bounded */
 
-    uint64_t last_type_addr;  /* the last lookup, which usually repeats */
-    size_t last_type;
-    struct { uint64_t addr; uint32_t idx; } type_cache[TYPES_CACHED];
+    struct { uint64_t addr; uint32_t idx; } type_cache[TYPES_CACHED];   /* direct-mapped by address */
     size_t region_hint[2];    /* the last two regions of the copy used */
 
     /* The object being decoded, in the copy: its fields are read from
@@ -170,6 +195,8 @@ struct walker {
     uint64_t win_addr;
     const unsigned char *win;
     size_t win_len;
+
+    int dict_keys_ok;         /* the version's keys-object offsets are usable (dict_shape) */
 
     unsigned char *scratch;   /* for reads that the copy cannot serve in place */
     size_t cap_scratch;
@@ -232,9 +259,20 @@ static inline void str_header(struct walker *w, uint64_t obj, struct str_header 
                          : field(w, obj, WO(w, UNICODE_DATA));
 }
 
+/* walker_view() for what is not in a hinted region of the copy (walk.c). */
+const unsigned char *walker_view_slow(struct walker *w, uint64_t addr, size_t len);
+
 /* A view of len bytes at addr: in the copy if possible, else read into the
  * walker's scratch buffer (valid until the next call). NULL if unreadable. */
-const unsigned char *walker_view(struct walker *w, uint64_t addr, size_t len);
+static inline const unsigned char *walker_view(struct walker *w, uint64_t addr, size_t len)
+{
+    if (w->snap && w->snap->nregions && addr + len >= addr) {
+        const struct snapshot_region *r = &w->snap->regions[w->region_hint[0] < w->snap->nregions ? w->region_hint[0] : 0];
+        if (addr >= r->start && addr + len <= r->end && r->copied)
+            return w->snap->buf + r->buf_offset + (addr - r->start);
+    }
+    return walker_view_slow(w, addr, len);
+}
 
 /* Follow a reference: admit the object it leads to once and queue it.
  * Pointers that do not lead to a valid object are skipped and counted.
@@ -309,6 +347,9 @@ struct dict_shape {
     int64_t slots;              /* dk_size: slots of the hash table */
     size_t esize, koff, voff;   /* entry size, key and value offsets in it */
 };
+/* Can dict_shape work with this version's offsets (all present where
+ * needed, and within the keys object's header)? Checked once per walk. */
+int dict_offsets_ok(const struct walker *w);
 /* Fill s for keys (and values, the dict's ma_values, or 0). -1 if the keys
  * object is unreadable or implausible. */
 int dict_shape(struct walker *w, uint64_t keys, uint64_t values, struct dict_shape *s);
@@ -338,6 +379,9 @@ void thread_frame_refs(struct walker *w, const struct thread_frame *tf);
 void thread_frame_name(struct walker *w, const struct thread_frame *tf, char *function, size_t fcap, char *file,
                        size_t cap);
 
+/* sys.getsizeof of a leaf object (tinfo.leaf) whose basicsize bytes are
+ * at q in the copy: the walk's fast path, which queues nothing. */
+uint64_t decode_leaf(struct walker *w, uint64_t obj, const unsigned char *q, const struct tinfo *t);
 /* Compute obj's size and extra bytes, and follow its references. */
 void decode_object(struct walker *w, uint64_t addr, const struct tinfo *t, uint64_t *size, uint32_t *extra);
 

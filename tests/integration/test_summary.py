@@ -94,6 +94,28 @@ def test_histogram_matches_the_targets_own_view(binary, make_target, spec, workl
         assert kinds["__main__.Slotted"]["extra_bytes"] == 0
     permanent = sum(k["permanent"] for k in tool["kinds"])
     assert permanent == tool["permanent_objects"]
+    check_threads_agree(target.pid)
+
+
+def histogram(out):
+    return {k["kind"]: (k["count"], k["bytes"], k["extra_bytes"], k["gc_objects"], k["permanent"])
+            for k in out["kinds"]}
+
+
+def check_threads_agree(pid):
+    """Heaps under 64 MiB are walked by one thread; bigger ones by one per
+    core, sharing the work (walk.c). Several threads must find exactly what
+    one finds: the same objects, sizes and collector flags, kind by kind
+    (helpers are fed while the collector's lists are still being chased, so
+    they reach some listed objects first)."""
+    one = run_json("summary", pid, env={"PYHEAPSCOPE_THREADS": "1"})
+    for threads in ("2", "3"):
+        many = run_json("summary", pid, env={"PYHEAPSCOPE_THREADS": threads})
+        assert (many["objects"], many["bytes"], many["gc_objects"]) == (one["objects"], one["bytes"], one["gc_objects"])
+        a, b = histogram(one), histogram(many)
+        wrong = ["%s: %s with 1 thread, %s with %s" % (k, a.get(k), b.get(k), threads)
+                 for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+        assert not wrong, "\n".join(wrong)
 
 
 @pytest.fixture(scope="module")
