@@ -169,7 +169,7 @@ static inline struct tinfo *object_type(struct walker *w, const uint64_t hdr[2])
     return t && t->valid ? t : NULL;
 }
 
-static int queue(struct walker *w, uint64_t addr, const unsigned char *copy, struct tinfo *t, uint32_t flags)
+static inline int queue(struct walker *w, uint64_t addr, const unsigned char *copy, struct tinfo *t, uint32_t flags)
 {
     if (w->admitted >= MAX_OBJECTS || push(w, addr, copy, (uint32_t)(t - w->sh->types), flags) != 0) {
         w->oom = 1;
