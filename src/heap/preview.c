@@ -136,7 +136,7 @@ static void preview_one(struct walker *w, struct heap *h, const struct heap_obje
         break;
     case LK_TYPE: {
         char tn[128];
-        if (memsrc_read_cstr(w->mem, field(w, addr, WO(w, TYPE_NAME)), tn, sizeof tn, NULL) == PHS_OK)
+        if (walker_read_cstr(w, field(w, addr, WO(w, TYPE_NAME)), tn, sizeof tn) == PHS_OK)
             snprintf(out, cap, "%s", tn);
         break;
     }

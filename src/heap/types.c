@@ -340,7 +340,7 @@ static struct tinfo *types_find(struct walker *w, uint64_t addr, int depth)
 #undef TF
     char name[MAX_NAME];
     if (refcnt <= 0 || !(flags & TPF_READY) || basicsize < 16 || basicsize > (1 << 20) || itemsize < 0 ||
-        itemsize > (1 << 16) || memsrc_read_cstr(w->mem, name_ptr, name, sizeof name, NULL) != PHS_OK ||
+        itemsize > (1 << 16) || walker_read_cstr(w, name_ptr, name, sizeof name) != PHS_OK ||
         !name_ok(name))
         return &w->sh->types[idx];
     /* The metatype must be `type` or an accepted type that derives from it. */

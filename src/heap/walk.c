@@ -36,6 +36,16 @@ static enum phs_status source_read(struct walker *w, uint64_t addr, void *buf, s
     return st;
 }
 
+enum phs_status walker_read_cstr(struct walker *w, uint64_t addr, char *out, size_t cap)
+{
+    if (w->sh->nthreads <= 1)
+        return memsrc_read_cstr(w->mem, addr, out, cap, NULL);
+    pthread_mutex_lock(&w->sh->io_lock);
+    enum phs_status st = memsrc_read_cstr(w->mem, addr, out, cap, NULL);
+    pthread_mutex_unlock(&w->sh->io_lock);
+    return st;
+}
+
 const unsigned char *walker_view_slow(struct walker *w, uint64_t addr, size_t len)
 {
     if (w->snap) {

@@ -259,6 +259,11 @@ static inline void str_header(struct walker *w, uint64_t obj, struct str_header 
                          : field(w, obj, WO(w, UNICODE_DATA));
 }
 
+/* A NUL-terminated string at addr from the memory source (a static type's
+ * tp_name lies outside the copy), under the lock the walk's threads share
+ * the source with. */
+enum phs_status walker_read_cstr(struct walker *w, uint64_t addr, char *out, size_t cap);
+
 /* walker_view() for what is not in a hinted region of the copy (walk.c). */
 const unsigned char *walker_view_slow(struct walker *w, uint64_t addr, size_t len);
 
