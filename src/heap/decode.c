@@ -102,19 +102,27 @@ static int64_t generic_size(struct walker *w, uint64_t obj, const struct tinfo *
 
 /* ---- numbers and strings ---- */
 
-static int64_t int_size(struct walker *w, uint64_t obj)
+/* Where an int keeps its digit count: lv_tag (3.12+, the count shifted
+ * left by 3) or ob_size (signed). */
+static int64_t int_count_offset(const struct walker *w)
 {
-    int64_t ndigits;
-    if (HAS(w, LONG_TAG))
-        ndigits = (int64_t)(field(w, obj, WO(w, LONG_TAG)) >> 3);
-    else {
-        ndigits = ob_size(w, obj);
-        if (ndigits < 0)
-            ndigits = -ndigits;
-    }
+    return HAS(w, LONG_TAG) ? WO(w, LONG_TAG) : WO(w, VAROBJECT_OB_SIZE);
+}
+
+/* An int's size from the word at int_count_offset. */
+static int64_t int_bytes(const struct walker *w, uint64_t count_word)
+{
+    int64_t ndigits = HAS(w, LONG_TAG) ? (int64_t)(count_word >> 3) : (int64_t)count_word;
+    if (ndigits < 0)
+        ndigits = -ndigits;
     if (ndigits < w->lay->int_min_digits)
         ndigits = w->lay->int_min_digits;
     return WO(w, LONG_DIGIT) + 4 * ndigits;
+}
+
+static int64_t int_size(struct walker *w, uint64_t obj)
+{
+    return int_bytes(w, field(w, obj, int_count_offset(w)));
 }
 
 static int64_t str_size(struct walker *w, uint64_t obj)
@@ -843,13 +851,7 @@ static int leaf_size_quick(struct walker *w, const unsigned char *q, const struc
         return 1;
     }
     if (t->layout == LK_INT) {
-        int64_t ndigits = HAS(w, LONG_TAG) ? (int64_t)(word_at(q, WO(w, LONG_TAG)) >> 3)
-                                           : (int64_t)word_at(q, WO(w, VAROBJECT_OB_SIZE));
-        if (ndigits < 0)
-            ndigits = -ndigits;
-        if (ndigits < w->lay->int_min_digits)
-            ndigits = w->lay->int_min_digits;
-        *size = (uint64_t)(WO(w, LONG_DIGIT) + 4 * ndigits);
+        *size = (uint64_t)int_bytes(w, word_at(q, int_count_offset(w)));
         return 1;
     }
     return 0;

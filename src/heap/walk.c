@@ -48,11 +48,6 @@ enum phs_status walker_read_cstr(struct walker *w, uint64_t addr, char *out, siz
 
 const unsigned char *walker_view_slow(struct walker *w, uint64_t addr, size_t len)
 {
-    if (w->snap) {
-        const unsigned char *q = snapshot_ptr_at(w->snap, w->region_hint, addr, len);
-        if (q)
-            return q;
-    }
     if (len == 0 || len > MAX_VIEW)
         return NULL;
     if (len > w->cap_scratch) {

@@ -264,19 +264,15 @@ static inline void str_header(struct walker *w, uint64_t obj, struct str_header 
  * the source with. */
 enum phs_status walker_read_cstr(struct walker *w, uint64_t addr, char *out, size_t cap);
 
-/* walker_view() for what is not in a hinted region of the copy (walk.c). */
+/* walker_view() for what the copy does not hold (walk.c). */
 const unsigned char *walker_view_slow(struct walker *w, uint64_t addr, size_t len);
 
 /* A view of len bytes at addr: in the copy if possible, else read into the
  * walker's scratch buffer (valid until the next call). NULL if unreadable. */
 static inline const unsigned char *walker_view(struct walker *w, uint64_t addr, size_t len)
 {
-    if (w->snap && w->snap->nregions && addr + len >= addr) {
-        const struct snapshot_region *r = &w->snap->regions[w->region_hint[0] < w->snap->nregions ? w->region_hint[0] : 0];
-        if (addr >= r->start && addr + len <= r->end && r->copied)
-            return w->snap->buf + r->buf_offset + (addr - r->start);
-    }
-    return walker_view_slow(w, addr, len);
+    const unsigned char *q = w->snap ? snapshot_ptr_at(w->snap, w->region_hint, addr, len) : NULL;
+    return q ? q : walker_view_slow(w, addr, len);
 }
 
 /* Follow a reference: admit the object it leads to once and queue it.
