@@ -25,6 +25,15 @@ struct snapshot_region {
     int copied;                /* 0 if the copy failed: served live */
 };
 
+/* A copied region remembered by a reader for its next lookups: checking
+ * it is two compares, with no table in between. Valid for the
+ * snapshot_prepare() whose epoch it carries. */
+struct snapshot_hint {
+    uint64_t start, len;             /* [start, start + len) in the target */
+    const unsigned char *copy;       /* its bytes in the buffer */
+    uint64_t epoch;
+};
+
 struct snapshot {
     struct memsrc base;        /* must be first: a snapshot is a memsrc */
     struct memsrc *live;       /* borrowed; copies and fallback reads */
@@ -32,7 +41,8 @@ struct snapshot {
     size_t nregions, cap_regions;
     unsigned char *buf;        /* one anonymous mapping, reused */
     size_t buf_size, buf_cap;
-    size_t hint[2];            /* regions of the last two lookups (the walk alternates) */
+    struct snapshot_hint hint[2]; /* regions of the last two lookups (the walk alternates) */
+    uint64_t epoch;            /* counts snapshot_prepare() calls: older hints are stale */
     /* Which region each 2 MiB granule of the target's address space
      * touches, for lookups in a few cycles: open addressing on granule
      * number + 1; region -1 if more than one region touches it, and then
@@ -66,8 +76,19 @@ enum phs_status snapshot_copy(struct snapshot *s, struct phs_error *err);
 #define SNAPSHOT_PAGE_SHIFT 12
 
 /* The copied bytes at addr when they are not in a hinted region
- * (snapshot.c), or NULL; updates hint. */
-const unsigned char *snapshot_ptr_slow(struct snapshot *s, size_t hint[2], uint64_t addr, size_t len);
+ * (snapshot.c), or NULL; puts the region found first in hint. */
+const unsigned char *snapshot_span_slow(struct snapshot *s, struct snapshot_hint hint[2], uint64_t addr, size_t len,
+                                        const unsigned char **end);
+
+static inline const unsigned char *snapshot_hint_at(const struct snapshot *s, const struct snapshot_hint *h,
+                                                    uint64_t addr, size_t len, const unsigned char **end)
+{
+    uint64_t off = addr - h->start;
+    if (off >= h->len || len > h->len - off || h->epoch != s->epoch)
+        return NULL;
+    *end = h->copy + h->len;
+    return h->copy + off;
+}
 
 /* A pointer to len copied bytes at addr, or NULL if they are not all in
  * one copied region; *end: where the copy of that region ends in the
@@ -75,26 +96,18 @@ const unsigned char *snapshot_ptr_slow(struct snapshot *s, size_t hint[2], uint6
  * without another lookup. The fast path of the heap walk: the two regions
  * in hint (the caller's: one per thread) are checked inline, the rest is a
  * hash lookup by 2 MiB granule, which puts the region found first. */
-static inline const unsigned char *snapshot_span_at(struct snapshot *s, size_t hint[2], uint64_t addr, size_t len,
-                                                    const unsigned char **end)
+static inline const unsigned char *snapshot_span_at(struct snapshot *s, struct snapshot_hint hint[2], uint64_t addr,
+                                                    size_t len, const unsigned char **end)
 {
-    if (s->nregions && addr + len >= addr) {
-        for (int k = 0; k < 2; k++) {
-            const struct snapshot_region *r = &s->regions[hint[k] < s->nregions ? hint[k] : 0];
-            if (addr >= r->start && addr + len <= r->end && r->copied) {
-                *end = s->buf + r->buf_offset + (r->end - r->start);
-                return s->buf + r->buf_offset + (addr - r->start);
-            }
-        }
-    }
-    const unsigned char *q = snapshot_ptr_slow(s, hint, addr, len);
-    if (q)
-        *end = s->buf + s->regions[hint[0]].buf_offset + (s->regions[hint[0]].end - s->regions[hint[0]].start);
+    const unsigned char *q = snapshot_hint_at(s, &hint[0], addr, len, end);
+    if (!q && !(q = snapshot_hint_at(s, &hint[1], addr, len, end)))
+        q = snapshot_span_slow(s, hint, addr, len, end);
     return q;
 }
 
 /* The same without the end. */
-static inline const unsigned char *snapshot_ptr_at(struct snapshot *s, size_t hint[2], uint64_t addr, size_t len)
+static inline const unsigned char *snapshot_ptr_at(struct snapshot *s, struct snapshot_hint hint[2], uint64_t addr,
+                                                   size_t len)
 {
     const unsigned char *end;
     return snapshot_span_at(s, hint, addr, len, &end);

@@ -188,7 +188,7 @@ struct walker {
     uint64_t admitted;        /* objects queued, bounded */
 
     struct { uint64_t addr; uint32_t idx; } type_cache[TYPES_CACHED];   /* direct-mapped by address */
-    size_t region_hint[2];    /* the last two regions of the copy used */
+    struct snapshot_hint region_hint[2]; /* the last two regions of the copy used */
 
     /* The object being decoded, in the copy: its fields are read from
      * here without a region lookup each. */

@@ -144,7 +144,8 @@ static int32_t index_get(const struct snapshot_index *ix, uint64_t key)
     return -2;
 }
 
-const unsigned char *snapshot_ptr_slow(struct snapshot *s, size_t hint[2], uint64_t addr, size_t len)
+const unsigned char *snapshot_span_slow(struct snapshot *s, struct snapshot_hint hint[2], uint64_t addr, size_t len,
+                                        const unsigned char **end)
 {
     if (!s->granules.keys || addr + len < addr)
         return NULL;
@@ -154,11 +155,12 @@ const unsigned char *snapshot_ptr_slow(struct snapshot *s, size_t hint[2], uint6
     if (g < 0)
         return NULL;
     const struct snapshot_region *r = &s->regions[g];
-    if (addr < r->start || addr + len > r->end)
+    if (addr < r->start || addr + len > r->end || !r->copied)
         return NULL;
     hint[1] = hint[0];
-    hint[0] = (size_t)g;
-    return r->copied ? s->buf + r->buf_offset + (addr - r->start) : NULL;
+    hint[0] = (struct snapshot_hint){r->start, r->end - r->start, s->buf + r->buf_offset, s->epoch};
+    *end = hint[0].copy + hint[0].len;
+    return hint[0].copy + (addr - r->start);
 }
 
 static void index_put(struct snapshot_index *ix, uint64_t key, int32_t region)
@@ -234,7 +236,8 @@ static int index_regions(struct snapshot *s)
 enum phs_status snapshot_prepare(struct snapshot *s, const struct maps *maps, struct phs_error *err)
 {
     s->nregions = 0;
-    s->hint[0] = s->hint[1] = 0;
+    s->epoch++;                /* every hint taken before is stale */
+    memset(s->hint, 0, sizeof s->hint);
     size_t total = 0;
     for (size_t i = 0; i < maps->n; i++) {
         const struct mapping *m = &maps->v[i];

@@ -342,6 +342,24 @@ static void test_snapshot_lookup(void)
     for (size_t i = 0; i < sizeof outside / sizeof *outside; i++)
         CHECK(snapshot_ptr(s, outside[i], 8) == NULL);
     CHECK(snapshot_ptr(s, 0x50002ffc, 8) == NULL);   /* runs past its region into a hole */
+
+    /* A reader's hint outlives the regions it was taken from: after the
+     * next prepare it must not serve a lookup, even where the address
+     * range is the same, and a span reports its region's end. */
+    struct snapshot_hint mine[2] = {0};
+    const unsigned char *end = NULL;
+    const unsigned char *p = snapshot_span_at(s, mine, 0x50001008, 8, &end);
+    CHECK(p && word_at_ptr(p) == 0x50001008 && end == p - 8 + 0x2000);
+    CHECK(mine[0].start == 0x50001000 && mine[0].len == 0x2000);
+    CHECK(snapshot_hint_at(s, &mine[0], 0x50002ff8, 8, &end) != NULL);
+    CHECK(snapshot_hint_at(s, &mine[0], 0x50002ffc, 8, &end) == NULL);
+    struct maps fewer = {&v[1], 1};                  /* the small region only, first in the buffer now */
+    CHECK(snapshot_prepare(s, &fewer, &err) == PHS_OK && s->nregions == 1);
+    CHECK(snapshot_hint_at(s, &mine[0], 0x50001008, 8, &end) == NULL);
+    CHECK(snapshot_copy(s, &err) == PHS_OK);
+    p = snapshot_span_at(s, mine, 0x50001008, 8, &end);
+    CHECK(p == s->buf + 8 && word_at_ptr(p) == 0x50001008 && end == s->buf + 0x2000);
+    CHECK(snapshot_ptr(s, 0x40000000, 8) == NULL);   /* no longer copied */
     snapshot_free(s);
     free(live);
 }
