@@ -143,16 +143,29 @@ void addr_map_free(struct addr_map *m)
 
 /* ---- admitting objects ---- */
 
+/* Room for one more on the stack: slide down what was handed over from
+ * the bottom if that frees half of it, else grow. */
+static int stack_room(struct walker *w)
+{
+    if (w->stack_base >= w->cap_stack / 2 && w->stack_base) {
+        memmove(w->stack, &w->stack[w->stack_base], (w->nstack - w->stack_base) * sizeof *w->stack);
+        w->nstack -= w->stack_base;
+        w->stack_base = 0;
+        return 0;
+    }
+    size_t cap = w->cap_stack ? w->cap_stack * 2 : 4096;
+    struct pending *s = realloc(w->stack, cap * sizeof *s);
+    if (!s)
+        return -1;
+    w->stack = s;
+    w->cap_stack = cap;
+    return 0;
+}
+
 static inline int push(struct walker *w, uint64_t addr, const unsigned char *copy, uint32_t tidx, uint32_t flags)
 {
-    if (__builtin_expect(w->nstack == w->cap_stack, 0)) {
-        size_t cap = w->cap_stack ? w->cap_stack * 2 : 4096;
-        struct pending *s = realloc(w->stack, cap * sizeof *s);
-        if (!s)
-            return -1;
-        w->stack = s;
-        w->cap_stack = cap;
-    }
+    if (__builtin_expect(w->nstack == w->cap_stack, 0) && stack_room(w) != 0)
+        return -1;
     w->stack[w->nstack++] = (struct pending){addr, copy, tidx, flags};
     return 0;
 }
@@ -678,7 +691,7 @@ static void walker_forget_own(struct walker *w)
     w->nfixes = w->cap_fixes = 0;
     w->stack = NULL;
     w->scratch = NULL;
-    w->ntallies = w->ndicts = w->cap_dicts = w->nstack = w->cap_stack = w->cap_scratch = 0;
+    w->ntallies = w->ndicts = w->cap_dicts = w->stack_base = w->nstack = w->cap_stack = w->cap_scratch = 0;
     w->ahead_first = w->ahead_n = 0;
     w->dict_type = 0;
     memset(&w->stats, 0, sizeof w->stats);
@@ -746,10 +759,10 @@ static void settle(struct walker *w, const struct pending *obj)
 static void maybe_share(struct walker *w)
 {
     struct walk_share *sh = w->sh;
-    if (sh->nthreads <= 1 || w->nstack < 4 * BATCH || !__atomic_load_n(&sh->idle, __ATOMIC_RELAXED))
+    if (sh->nthreads <= 1 || w->nstack - w->stack_base < 4 * BATCH || !__atomic_load_n(&sh->idle, __ATOMIC_RELAXED))
         return;
     pthread_mutex_lock(&sh->pool_lock);
-    size_t give = w->nstack / 2;
+    size_t give = (w->nstack - w->stack_base) / 2;
     if (sh->npool + give > sh->cap_pool) {
         size_t cap = (sh->npool + give) * 2;
         struct pending *p = realloc(sh->pool, cap * sizeof *p);
@@ -760,10 +773,9 @@ static void maybe_share(struct walker *w)
         sh->pool = p;
         sh->cap_pool = cap;
     }
-    memcpy(&sh->pool[sh->npool], w->stack, give * sizeof *w->stack);
+    memcpy(&sh->pool[sh->npool], &w->stack[w->stack_base], give * sizeof *w->stack);
     sh->npool += give;
-    memmove(w->stack, &w->stack[give], (w->nstack - give) * sizeof *w->stack);
-    w->nstack -= give;
+    w->stack_base += give;
     pthread_cond_broadcast(&sh->pool_more);
     pthread_mutex_unlock(&sh->pool_lock);
 }
@@ -811,11 +823,13 @@ static int take_work(struct walker *w)
 static void drain_batch(struct walker *w)
 {
     struct pending batch[BATCH];
-    if (!w->nstack) {
+    size_t have = w->nstack - w->stack_base;
+    if (!have) {
+        w->nstack = w->stack_base = 0;
         admit_ahead(w);
         return;
     }
-    size_t n = w->nstack < BATCH ? w->nstack : BATCH;
+    size_t n = have < BATCH ? have : BATCH;
     w->nstack -= n;
     if (n == BATCH)          /* a constant size: a few vector moves, not a string copy */
         memcpy(batch, &w->stack[w->nstack], sizeof batch);
@@ -836,7 +850,7 @@ static void drain_batch(struct walker *w)
 /* Decode what is queued until nothing is. */
 static void drain(struct walker *w)
 {
-    while ((w->nstack || w->ahead_n) && !w->oom && !__atomic_load_n(&w->sh->stop, __ATOMIC_RELAXED)) {
+    while ((w->nstack > w->stack_base || w->ahead_n) && !w->oom && !__atomic_load_n(&w->sh->stop, __ATOMIC_RELAXED)) {
         drain_batch(w);
         maybe_share(w);
     }
@@ -984,7 +998,7 @@ enum phs_status heap_walk(struct py_process *p, struct memsrc *mem, struct snaps
     h->stats.seed_ns = monotonic_ns() - t0;
     if (st != PHS_OK) {
         __atomic_store_n(&w->sh->stop, 1, __ATOMIC_RELAXED);
-        w->nstack = 0;
+        w->nstack = w->stack_base = 0;
     }
     work(w);
     for (unsigned k = 1; k < started; k++)

@@ -174,8 +174,11 @@ struct walker {
     struct flag_fix *fixes;
     size_t nfixes, cap_fixes;
 
+    /* Objects to decode: taken from the top (nstack), handed to idle
+     * threads from the bottom (stack_base), which only moves up, so that
+     * handing over never moves what stays. */
     struct pending *stack;
-    size_t nstack, cap_stack;
+    size_t stack_base, nstack, cap_stack;
     /* References on their way in (walker_ref_many): each one's header and
      * mark are loading while the next REFS_AHEAD are looked up, whatever
      * container they come from; admitted in order, oldest first. */
