@@ -189,10 +189,17 @@ int dict_shape(struct walker *w, uint64_t keys, uint64_t values, struct dict_sha
 {
     memset(s, 0, sizeof *s);
     int64_t indices = WO(w, DICTKEYS_INDICES);
-    /* the header of the keys object, up to its indices, in one read */
-    const unsigned char *k = keys && w->dict_keys_ok ? walker_view(w, keys, (size_t)indices) : NULL;
-    if (!k)
+    if (!keys || !w->dict_keys_ok)
         return -1;
+    /* the header of the keys object, up to its indices, in one read */
+    const unsigned char *end = NULL;
+    const unsigned char *k = w->snap ? snapshot_span_at(w->snap, w->region_hint, keys, (size_t)indices, &end) : NULL;
+    if (k) {
+        s->copy = k;
+        s->copy_end = end;
+    } else if (!(k = walker_view_slow(w, keys, (size_t)indices))) {
+        return -1;
+    }
     s->refcnt = (int64_t)word_at(k, WO(w, DICTKEYS_REFCNT));
     s->nentries = (int64_t)word_at(k, WO(w, DICTKEYS_NENTRIES));
     s->usable = (int64_t)word_at(k, WO(w, DICTKEYS_USABLE));
@@ -226,6 +233,21 @@ int dict_shape(struct walker *w, uint64_t keys, uint64_t values, struct dict_sha
     return 0;
 }
 
+/* Entries [from, from + n) of the keys object at keys: straight from the
+ * copy where dict_shape found it and they lie in the same region, else
+ * through a view. */
+static const unsigned char *dict_entries(struct walker *w, const struct dict_shape *s, uint64_t keys, int64_t from,
+                                         int64_t n)
+{
+    uint64_t at = s->entries + (uint64_t)from * s->esize, len = (uint64_t)n * s->esize;
+    if (s->copy) {
+        uint64_t off = at - keys, have = (uint64_t)(s->copy_end - s->copy);
+        if (at >= keys && off <= have && len <= have - off)
+            return s->copy + off;
+    }
+    return walker_view(w, at, (size_t)len);
+}
+
 /* For the sink: each entry's key, then its value, named by the key. */
 static void dict_edges(struct walker *w, const struct dict_shape *s)
 {
@@ -256,9 +278,15 @@ static int64_t dict_refs(struct walker *w, uint64_t obj, const struct tinfo *t)
         dict_edges(w, &s);
     for (int64_t done = 0; w->follow && done < s.nentries;) {
         int64_t piece = s.nentries - done < 1024 ? s.nentries - done : 1024;
-        const unsigned char *e = walker_view(w, s.entries + (uint64_t)done * s.esize, (size_t)piece * s.esize);
+        const unsigned char *e = dict_entries(w, &s, keys, done, piece);
         if (!e)
             break;
+        if (s.esize == 16 && s.koff == 0 && s.voff == 8 && !s.values && !((uintptr_t)e & 7)) {
+            /* key, value, key, value...: already the array to follow */
+            walker_ref_many(w, (const uint64_t *)(const void *)e, 2 * (size_t)piece);
+            done += piece;
+            continue;
+        }
         uint64_t kv[2 * 1024];
         size_t nkv = 0;
         for (int64_t i = 0; i < piece; i++) {
@@ -819,13 +847,19 @@ static const enum offsets_field simple_fields[LK_COUNT][MAX_SIMPLE_FIELDS] = {
 /* ---- the dispatcher ---- */
 
 /* Point the walker's window at obj's fixed part (or as much of it as
- * one region holds). */
-static void open_window(struct walker *w, uint64_t obj, const struct tinfo *t)
+ * one region holds); copy: where the walk found it, if it did. */
+static void open_window(struct walker *w, uint64_t obj, const unsigned char *copy, const struct tinfo *t)
 {
+    size_t len = window_len(t);
+    if (copy) {
+        w->win_addr = obj;
+        w->win = copy;
+        w->win_len = len;
+        return;
+    }
     w->win_len = 0;
     if (!w->snap)
         return;
-    size_t len = t->basicsize > 16 && t->basicsize < 4096 ? (size_t)t->basicsize : 16;
     const unsigned char *q = snapshot_ptr_at(w->snap, w->region_hint, obj, len);
     if (!q && len > 16)
         q = snapshot_ptr_at(w->snap, w->region_hint, obj, len = 16);
@@ -879,9 +913,10 @@ uint64_t decode_leaf(struct walker *w, uint64_t obj, const unsigned char *q, con
     return (uint64_t)(size > 0 ? size : 0);
 }
 
-void decode_object(struct walker *w, uint64_t obj, const struct tinfo *t, uint64_t *size_out, uint32_t *extra_out)
+void decode_object(struct walker *w, uint64_t obj, const unsigned char *copy, const struct tinfo *t,
+                   uint64_t *size_out, uint32_t *extra_out)
 {
-    open_window(w, obj, t);
+    open_window(w, obj, copy, t);
     if (t->plain_dict && t->header >= 0) {
         /* the most common container, on its own: a dict has no fields to
          * follow but its table, no __dict__, no slots */

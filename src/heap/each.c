@@ -81,7 +81,7 @@ static int report(struct walker *w, uint64_t addr, struct sweep *sw)
         w->sink->nnames = 0;
         w->sink->from = addr;
     }
-    decode_object(w, addr, t, &size, &extra);
+    decode_object(w, addr, NULL, t, &size, &extra);
     uint32_t owner = 0;
     if (t->plain_dict) {
         uint32_t *o = addr_map_get(&w->sh->owners, addr);
@@ -177,7 +177,7 @@ int heap_object_at(struct heap *h, uint64_t addr, struct heap_object *o)
     w->follow = 0;
     uint64_t size;
     uint32_t extra;
-    decode_object(w, addr, t, &size, &extra);
+    decode_object(w, addr, NULL, t, &size, &extra);
     w->sink = sink;
     w->follow = follow;
     h->stats = saved;

@@ -341,7 +341,7 @@ static inline __attribute__((always_inline)) int admit_at(struct walker *w, uint
     if (t->leaf && settle_leaf(w, addr, q, end, t, flags))
         return 1;
     prefetch_body(w, t->layout, q);
-    return queue(w, addr, q, t, flags);
+    return queue(w, addr, (size_t)(end - q) >= window_len(t) ? q : NULL, t, flags);
 }
 
 static inline int admit(struct walker *w, uint64_t addr, uint32_t flags, int count_misses)
@@ -743,7 +743,7 @@ static void settle(struct walker *w, const struct pending *obj)
     const struct tinfo *t = &w->sh->types[obj->tidx];
     uint64_t size;
     uint32_t extra;
-    decode_object(w, obj->addr, t, &size, &extra);
+    decode_object(w, obj->addr, obj->copy, t, &size, &extra);
     if (t->plain_dict && defer_dict(w, obj->addr, size, t->heap_index, extra, obj->flags))
         return;
     struct heap_tally *tl = tally_of(w, t->heap_index);

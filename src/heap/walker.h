@@ -64,7 +64,7 @@ void addr_map_free(struct addr_map *m);
 /* An object admitted and waiting to be decoded. */
 struct pending {
     uint64_t addr;
-    const unsigned char *copy; /* its header in the snapshot, or NULL */
+    const unsigned char *copy; /* its fixed part in the copy (window_len bytes), or NULL */
     uint32_t tidx;            /* index into walker.types */
     uint32_t flags;           /* enum heap_object_flags */
 };
@@ -350,6 +350,9 @@ struct dict_shape {
     int64_t nentries, usable, refcnt, keys_size;
     int64_t slots;              /* dk_size: slots of the hash table */
     size_t esize, koff, voff;   /* entry size, key and value offsets in it */
+    /* the keys object in the copy, up to the end of its region (NULL if
+     * it was read from the memory source): its entries without a lookup */
+    const unsigned char *copy, *copy_end;
 };
 /* Can dict_shape work with this version's offsets (all present where
  * needed, and within the keys object's header)? Checked once per walk. */
@@ -387,6 +390,13 @@ void thread_frame_name(struct walker *w, const struct thread_frame *tf, char *fu
  * at q in the copy: the walk's fast path, which queues nothing. */
 uint64_t decode_leaf(struct walker *w, uint64_t obj, const unsigned char *q, const struct tinfo *t);
 /* Compute obj's size and extra bytes, and follow its references. */
-void decode_object(struct walker *w, uint64_t addr, const struct tinfo *t, uint64_t *size, uint32_t *extra);
+void decode_object(struct walker *w, uint64_t addr, const unsigned char *copy, const struct tinfo *t, uint64_t *size,
+                   uint32_t *extra);
+/* How much of an object of type t the decoders read through the window:
+ * its fixed part, or its header where that is implausibly large. */
+static inline size_t window_len(const struct tinfo *t)
+{
+    return t->basicsize > 16 && t->basicsize < 4096 ? (size_t)t->basicsize : 16;
+}
 
 #endif
