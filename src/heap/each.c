@@ -84,7 +84,7 @@ static int report(struct walker *w, uint64_t addr, struct sweep *sw)
     decode_object(w, addr, NULL, t, &size, &extra);
     uint32_t owner = 0;
     if (t->plain_dict) {
-        uint32_t *o = addr_map_get(&w->sh->owners, addr);
+        uint32_t *o = dict_owner(w->sh, addr);
         owner = o ? *o : 0;
     }
     struct heap_object o = {.addr = addr, .size = size, .type = t->heap_index, .owner = owner, .extra = extra};
@@ -181,7 +181,7 @@ int heap_object_at(struct heap *h, uint64_t addr, struct heap_object *o)
     w->sink = sink;
     w->follow = follow;
     h->stats = saved;
-    uint32_t *owner = t->plain_dict ? addr_map_get(&w->sh->owners, addr) : NULL;
+    uint32_t *owner = t->plain_dict ? dict_owner(w->sh, addr) : NULL;
     *o = (struct heap_object){.addr = addr, .size = size, .type = t->heap_index, .owner = owner ? *owner : 0,
                               .extra = extra};
     return 1;

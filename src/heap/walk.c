@@ -240,28 +240,35 @@ static void tally_add(struct heap_tally *to, const struct heap_tally *t)
     to->permanent += t->permanent;
 }
 
-/* Make room for heap type idx in this thread's tallies (types are named
- * under the registry lock, so each thread keeps its own array). */
-static struct heap_tally *tally_grow(struct walker *w, uint32_t idx)
+/* Make room for heap type idx in one of this thread's arrays of tallies
+ * (types are named under the registry lock, so each thread keeps its
+ * own). */
+static struct heap_tally *tally_grow(struct walker *w, struct heap_tally **arr, size_t *len, uint32_t idx)
 {
-    size_t n = w->ntallies ? w->ntallies : 256;
+    size_t n = *len ? *len : 256;
     while (n <= idx)
         n *= 2;
-    struct heap_tally *t = realloc(w->tallies, n * sizeof *t);
+    struct heap_tally *t = realloc(*arr, n * sizeof *t);
     if (!t) {
         w->oom = 1;
         return NULL;
     }
-    memset(t + w->ntallies, 0, (n - w->ntallies) * sizeof *t);
-    w->tallies = t;
-    w->ntallies = n;
-    return &w->tallies[idx];
+    memset(t + *len, 0, (n - *len) * sizeof *t);
+    *arr = t;
+    *len = n;
+    return &t[idx];
 }
 
 /* This thread's tally for heap type idx. */
 static inline struct heap_tally *tally_of(struct walker *w, uint32_t idx)
 {
-    return __builtin_expect(idx < w->ntallies, 1) ? &w->tallies[idx] : tally_grow(w, idx);
+    return __builtin_expect(idx < w->ntallies, 1) ? &w->tallies[idx] : tally_grow(w, &w->tallies, &w->ntallies, idx);
+}
+
+/* This thread's tally of the dicts owned by instances of heap type idx. */
+static struct heap_tally *owned_of(struct walker *w, uint32_t idx)
+{
+    return idx < w->nowned ? &w->owned[idx] : tally_grow(w, &w->owned, &w->nowned, idx);
 }
 
 /* Size and tally a leaf where it is admitted: it refers to nothing, so
@@ -509,6 +516,25 @@ void walker_maybe_ref(struct walker *w, uint64_t word)
         admit(w, word, 0, 0);
 }
 
+static size_t owner_filter_bit(uint64_t dict_addr)
+{
+    return (size_t)(((dict_addr >> 3) * 0x9E3779B97F4A7C15ull) >> 48) & (OWNER_FILTER_BITS - 1);
+}
+
+static void owner_filter_add(struct walk_share *sh, uint64_t dict_addr)
+{
+    size_t bit = owner_filter_bit(dict_addr);
+    sh->owner_filter[bit / 64] |= 1ull << (bit % 64);
+}
+
+uint32_t *dict_owner(const struct walk_share *sh, uint64_t dict_addr)
+{
+    size_t bit = owner_filter_bit(dict_addr);
+    if (!((sh->owner_filter[bit / 64] >> (bit % 64)) & 1))
+        return NULL;
+    return addr_map_get(&sh->owners, dict_addr);
+}
+
 void walker_set_owner(struct walker *w, uint64_t dict_addr, uint32_t owner)
 {
     struct walk_share *sh = w->sh;
@@ -520,8 +546,11 @@ void walker_set_owner(struct walker *w, uint64_t dict_addr, uint32_t owner)
         return;
     if (sh->nthreads > 1)
         pthread_mutex_lock(&sh->maps_lock);
-    if (addr_map_add(&sh->owners, dict_addr, owner + 1) < 0)
+    int added = addr_map_add(&sh->owners, dict_addr, owner + 1);
+    if (added < 0)
         w->oom = 1;
+    else
+        owner_filter_add(sh, dict_addr);
     if (sh->nthreads > 1)
         pthread_mutex_unlock(&sh->maps_lock);
 }
@@ -686,6 +715,8 @@ void walker_setup(struct walker *w, struct py_process *p, struct memsrc *mem, st
 static void walker_forget_own(struct walker *w)
 {
     w->tallies = NULL;
+    w->owned = NULL;
+    w->nowned = 0;
     w->dicts = NULL;
     w->fixes = NULL;
     w->nfixes = w->cap_fixes = 0;
@@ -701,6 +732,7 @@ static void walker_forget_own(struct walker *w)
 static void walker_free_own(struct walker *w)
 {
     free(w->tallies);
+    free(w->owned);
     free(w->dicts);
     free(w->fixes);
     free(w->stack);
@@ -904,8 +936,40 @@ static unsigned walk_threads(const struct snapshot *snap)
     return n < 1 ? 1 : n > MAX_WALKERS ? MAX_WALKERS : (unsigned)n;
 }
 
-/* Sum the threads' figures into h; plain dicts go under their owner's
- * "dict of" tally, or under dict. */
+/* Tally this thread's deferred plain dicts, now that every owner is
+ * known: under their owner's "dict of", or under dict. */
+static void *settle_dicts(void *arg)
+{
+    struct walker *w = arg;
+    for (size_t i = 0; i < w->ndicts && !w->oom; i++) {
+        const struct deferred_dict *d = &w->dicts[i];
+        uint32_t *owner = dict_owner(w->sh, d->addr_flags & ~7ull);
+        struct heap_tally *to = owner ? owned_of(w, *owner - 1) : tally_of(w, w->dict_type - 1);
+        if (to)
+            tally(to, d->size, 0, (uint32_t)(d->addr_flags & 7));
+    }
+    w->ndicts = 0;
+    return NULL;
+}
+
+/* settle_dicts for every thread's walker, in parallel: on a heap of
+ * dicts there are millions. */
+static void settle_all_dicts(struct walker *const *all, unsigned n)
+{
+    pthread_t tids[MAX_WALKERS];
+    int started[MAX_WALKERS] = {0};
+    for (unsigned k = 1; k < n; k++)
+        started[k] = all[k]->ndicts > 4096 && pthread_create(&tids[k], NULL, settle_dicts, all[k]) == 0;
+    settle_dicts(all[0]);
+    for (unsigned k = 1; k < n; k++) {
+        if (started[k])
+            pthread_join(tids[k], NULL);
+        else
+            settle_dicts(all[k]);
+    }
+}
+
+/* Sum the threads' figures into h. */
 static void gather(struct walker *w, struct walker *const *all, unsigned n)
 {
     struct heap *h = w->h;
@@ -913,17 +977,11 @@ static void gather(struct walker *w, struct walker *const *all, unsigned n)
         const struct walker *t = all[k];
         for (size_t i = 0; i < t->ntallies && i < h->ntypes; i++)
             tally_add(&h->types[i].objects, &t->tallies[i]);
-        for (size_t i = 0; i < t->ndicts; i++) {
-            const struct deferred_dict *d = &t->dicts[i];
-            uint32_t *owner = addr_map_get(&w->sh->owners, d->addr_flags & ~7ull);
-            struct heap_tally *to = owner && *owner - 1 < h->ntypes ? &h->types[*owner - 1].dicts
-                                    : t->dict_type - 1 < h->ntypes ? &h->types[t->dict_type - 1].objects : NULL;
-            if (to)
-                tally(to, d->size, 0, (uint32_t)(d->addr_flags & 7));
-        }
+        for (size_t i = 0; i < t->nowned && i < h->ntypes; i++)
+            tally_add(&h->types[i].dicts, &t->owned[i]);
         for (size_t i = 0; i < t->nfixes; i++) {
             const struct flag_fix *f = &t->fixes[i];
-            uint32_t *owner = f->plain_dict ? addr_map_get(&w->sh->owners, f->addr) : NULL;
+            uint32_t *owner = f->plain_dict ? dict_owner(w->sh, f->addr) : NULL;
             struct heap_tally *to = owner && *owner - 1 < h->ntypes ? &h->types[*owner - 1].dicts
                                     : f->heap_index < h->ntypes ? &h->types[f->heap_index].objects : NULL;
             if (to) {
@@ -1003,6 +1061,7 @@ enum phs_status heap_walk(struct py_process *p, struct memsrc *mem, struct snaps
     work(w);
     for (unsigned k = 1; k < started; k++)
         pthread_join(tids[k], NULL);
+    settle_all_dicts(all, started);
     int oom = 0;
     for (unsigned k = 0; k < started; k++)
         oom |= all[k]->oom;

@@ -91,6 +91,8 @@ struct flag_fix {
     int plain_dict;           /* tallied under its owner's "dict of" if it has one */
 };
 
+#define OWNER_FILTER_BITS (1u << 16)
+
 /* What the threads of one walk share. The marks are set atomically; the
  * type registry, the owners map, the set of objects outside the copy and
  * reads that go to the memory source each take their lock; the pool is
@@ -104,6 +106,9 @@ struct walk_share {
     size_t nmarks;            /* in words */
     struct addr_map elsewhere;
     struct addr_map owners;   /* dict address -> 1 + heap.types index of the instance owning it */
+    /* one bit per hash of each owned dict's address: most dicts are owned
+     * by nobody, and this says so without a probe of the owners map */
+    uint64_t owner_filter[OWNER_FILTER_BITS / 64];
 
     /* the type registry: every type address looked at, valid or not */
     struct tinfo *types;
@@ -168,6 +173,8 @@ struct walker {
     struct heap_stats stats;  /* this thread's counts, summed at the end */
     struct heap_tally *tallies;   /* per heap.types index */
     size_t ntallies;
+    struct heap_tally *owned;     /* per heap.types index: "dict of" it (after the walk) */
+    size_t nowned;
     struct deferred_dict *dicts;
     size_t ndicts, cap_dicts;
     uint32_t dict_type;       /* 1 + heap.types index of the plain dict type deferred */
@@ -318,6 +325,9 @@ int counted_object(struct walker *w, uint64_t addr);
  * an instance of heap type owner, unless it is not a plain dict or some
  * instance claimed it first. */
 void walker_set_owner(struct walker *w, uint64_t dict_addr, uint32_t owner);
+/* After the walk: 1 + heap.types index of the instance owning the plain
+ * dict at dict_addr, or NULL if no instance owns it. */
+uint32_t *dict_owner(const struct walk_share *sh, uint64_t dict_addr);
 
 /* A walker over h for reads and type lookups only (previews, heap_each);
  * release it with walker_free. */
