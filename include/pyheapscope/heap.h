@@ -304,4 +304,10 @@ struct heap_timing {
  * The target is never left stopped, whatever fails. */
 enum phs_status heap_take(struct py_process *p, struct snapshot *snap, int nonblocking, struct heap *h,
                           struct heap_timing *tm, struct phs_error *err);
+
+/* A snapshot for heap_take on process pid, made before attaching: its
+ * buffer is allocated and faulted in while the attach reads symbols and
+ * DWARF (snapshot_reserve). Give it the live source with
+ * snapshot_set_live once attached. NULL on out-of-memory. */
+struct snapshot *heap_snapshot_early(pid_t pid);
 #endif

@@ -12,6 +12,7 @@
 #ifndef PYHEAPSCOPE_SNAPSHOT_H
 #define PYHEAPSCOPE_SNAPSHOT_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,15 @@ struct snapshot {
     size_t nregions, cap_regions;
     unsigned char *buf;        /* one anonymous mapping, reused */
     size_t buf_size, buf_cap;
+    size_t buf_faulted;        /* how much of it is faulted in */
+    /* snapshot_reserve's thread, faulting the buffer in meanwhile */
+    pthread_t reserver;
+    int reserving;
+    struct snapshot_fault_job {
+        unsigned char *buf;
+        size_t len;
+        size_t next;           /* the next chunk to fault in (atomic) */
+    } reserve_job;
     struct snapshot_hint hint[2]; /* regions of the last two lookups (the walk alternates) */
     uint64_t epoch;            /* counts snapshot_prepare() calls: older hints are stale */
     /* Which region each 2 MiB granule of the target's address space
@@ -58,9 +68,20 @@ struct snapshot {
     uint64_t failed_regions;   /* mappings that could not be copied */
 };
 
-/* An empty snapshot over the live source (borrowed, must outlive it).
- * NULL on out-of-memory. */
+/* An empty snapshot over the live source (borrowed, must outlive it; may
+ * be NULL until snapshot_set_live). NULL on out-of-memory. */
 struct snapshot *snapshot_new(struct memsrc *live);
+void snapshot_set_live(struct snapshot *s, struct memsrc *live);
+
+/* Start getting a buffer ready for what maps would copy, in a thread of
+ * its own: allocating it and faulting it in takes 0.1 s per GiB or more
+ * (the kernel clears every page), which can then overlap with attaching
+ * (reading DWARF can take as long). snapshot_prepare waits for it and
+ * uses the buffer if it is large enough. Small heaps are not worth a
+ * thread: nothing is done for them, nor if the thread cannot start.
+ * The thread is one: attaching keeps another core busy; snapshot_prepare
+ * helps it with what is left. */
+void snapshot_reserve(struct snapshot *s, const struct maps *maps);
 
 /* Choose what to copy: every private writable mapping except the main
  * thread's [stack] (objects never live there), and fault in a buffer large

@@ -1,7 +1,8 @@
 /* take.c - the sequence every heap command shares: re-read the maps,
  * prepare the snapshot buffer while the target runs, pause, copy, resume,
  * validate the interpreter state on the copy, walk the copy.
- * The pause covers the copy and nothing else (limits.md). */
+ * The pause covers the copy and nothing else (limits.md). Also the
+ * snapshot made before attaching, whose buffer is readied meanwhile. */
 #include "pyheapscope/heap.h"
 
 #include <errno.h>
@@ -131,4 +132,16 @@ enum phs_status heap_take(struct py_process *p, struct snapshot *snap, int nonbl
     if (st == PHS_NO_PROCESS)
         st = phs_error_set(err, PHS_EXITED, ESRCH, "process %d exited while being read", (int)p->pid);
     return st;
+}
+
+struct snapshot *heap_snapshot_early(pid_t pid)
+{
+    struct snapshot *snap = snapshot_new(NULL);
+    struct maps maps;
+    /* No maps (no such process, no permission): attaching says why. */
+    if (snap && maps_load(pid, &maps, NULL) == PHS_OK) {
+        snapshot_reserve(snap, &maps);
+        maps_done(&maps);
+    }
+    return snap;
 }

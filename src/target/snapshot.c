@@ -52,6 +52,11 @@ struct snapshot *snapshot_new(struct memsrc *live)
     return s;
 }
 
+void snapshot_set_live(struct snapshot *s, struct memsrc *live)
+{
+    s->live = live;
+}
+
 static int worth_copying(const struct mapping *m)
 {
     if ((m->perms & (MAP_R | MAP_W | MAP_P)) != (MAP_R | MAP_W | MAP_P))
@@ -64,22 +69,32 @@ static int worth_copying(const struct mapping *m)
 #define MAX_COPIERS    4
 #define PARALLEL_MIN   (1u << 20)
 
-struct fault_range {
-    unsigned char *buf;
-    size_t len;
-};
-
 /* Fault a range in: one call where the kernel has MADV_POPULATE_WRITE,
  * else one write per page. */
-static void *fault_in(void *arg)
+static void fault_in(unsigned char *buf, size_t len)
 {
-    struct fault_range *r = arg;
-    if (r->len == 0 || madvise(r->buf, r->len, MADV_POPULATE_WRITE) == 0)
-        return NULL;
+    if (len == 0 || madvise(buf, len, MADV_POPULATE_WRITE) == 0)
+        return;
     long page = sysconf(_SC_PAGESIZE);
-    for (size_t i = 0; i < r->len; i += (size_t)page)
-        r->buf[i] = 0;
-    return NULL;
+    for (size_t i = 0; i < len; i += (size_t)page)
+        buf[i] = 0;
+}
+
+#define FAULT_CHUNK (32u << 20)   /* a multiple of HUGE_PAGE */
+
+/* Fault in job's chunks until none is left; any number of threads can
+ * run this on one job, each taking the next chunk. */
+static void *fault_worker(void *arg)
+{
+    struct snapshot_fault_job *job = arg;
+    size_t chunks = (job->len + FAULT_CHUNK - 1) / FAULT_CHUNK;
+    for (;;) {
+        size_t k = __atomic_fetch_add(&job->next, 1, __ATOMIC_RELAXED);
+        if (k >= chunks)
+            return NULL;
+        size_t from = k * (size_t)FAULT_CHUNK;
+        fault_in(job->buf + from, job->len - from < FAULT_CHUNK ? job->len - from : FAULT_CHUNK);
+    }
 }
 
 /* Faulting in is the kernel clearing pages, which runs at the speed of
@@ -90,23 +105,15 @@ static void prefault(unsigned char *buf, size_t len)
     size_t n = cpus < 1 ? 1 : cpus > MAX_FAULTERS ? MAX_FAULTERS : (size_t)cpus;
     if (len < (64u << 20))
         n = 1;
-    struct fault_range parts[MAX_FAULTERS];
+    struct snapshot_fault_job job = {buf, len, 0};
     pthread_t helpers[MAX_FAULTERS];
     int started[MAX_FAULTERS] = {0};
-    size_t piece = (len / n + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
-    for (size_t i = 0; i < n; i++) {
-        size_t from = i * piece < len ? i * piece : len;
-        parts[i] = (struct fault_range){buf + from, (from + piece < len ? from + piece : len) - from};
-    }
     for (size_t i = 1; i < n; i++)
-        started[i] = pthread_create(&helpers[i], NULL, fault_in, &parts[i]) == 0;
-    fault_in(&parts[0]);
-    for (size_t i = 1; i < n; i++) {
+        started[i] = pthread_create(&helpers[i], NULL, fault_worker, &job) == 0;
+    fault_worker(&job);
+    for (size_t i = 1; i < n; i++)
         if (started[i])
             pthread_join(helpers[i], NULL);
-        else
-            fault_in(&parts[i]);
-    }
 }
 
 /* An anonymous buffer aligned to huge pages and asking for them: fewer
@@ -128,6 +135,48 @@ static unsigned char *alloc_buffer(size_t cap)
     madvise(aligned, cap, MADV_HUGEPAGE);
 #endif
     return aligned;
+}
+
+/* A buffer for total bytes, with a little headroom so that a heap that
+ * grows a bit between snapshots (`top`) does not need a new one every
+ * time. */
+static size_t buffer_cap(size_t total)
+{
+    return (total + total / 8 + HUGE_PAGE) & ~(size_t)(HUGE_PAGE - 1);
+}
+
+#define RESERVE_MIN (64u << 20)
+
+void snapshot_reserve(struct snapshot *s, const struct maps *maps)
+{
+    if (!s || s->reserving || s->buf)
+        return;
+    size_t total = 0;
+    for (size_t i = 0; i < maps->n; i++)
+        if (worth_copying(&maps->v[i]))
+            total += (size_t)(maps->v[i].end - maps->v[i].start);
+    if (total < RESERVE_MIN)
+        return;
+    size_t cap = buffer_cap(total);
+    unsigned char *b = alloc_buffer(cap);
+    if (!b)
+        return;                /* snapshot_prepare will say why */
+    s->buf = b;
+    s->buf_cap = cap;
+    s->reserve_job = (struct snapshot_fault_job){b, total, 0};
+    /* One thread: attaching keeps the other core busy meanwhile. */
+    s->reserving = pthread_create(&s->reserver, NULL, fault_worker, &s->reserve_job) == 0;
+}
+
+/* Help the reserving thread finish, then take over what it faulted in. */
+static void reserve_wait(struct snapshot *s)
+{
+    if (!s->reserving)
+        return;
+    fault_worker(&s->reserve_job);
+    pthread_join(s->reserver, NULL);
+    s->reserving = 0;
+    s->buf_faulted = s->reserve_job.len;
 }
 
 /* The entry of index ix for key: a region number, -1 (several), or -2
@@ -236,6 +285,7 @@ static int index_regions(struct snapshot *s)
 enum phs_status snapshot_prepare(struct snapshot *s, const struct maps *maps, struct phs_error *err)
 {
     s->nregions = 0;
+    reserve_wait(s);
     s->epoch++;                /* every hint taken before is stale */
     memset(s->hint, 0, sizeof s->hint);
     size_t total = 0;
@@ -260,17 +310,20 @@ enum phs_status snapshot_prepare(struct snapshot *s, const struct maps *maps, st
         if (s->buf)
             munmap(s->buf, s->buf_cap);
         s->buf = NULL;
-        s->buf_cap = 0;
-        /* A little headroom so a heap that grows a bit between snapshots
-         * (`top`) does not need a new buffer every time. */
-        size_t cap = (total + total / 8 + HUGE_PAGE) & ~(size_t)(HUGE_PAGE - 1);
+        s->buf_cap = s->buf_faulted = 0;
+        size_t cap = buffer_cap(total);
         unsigned char *b = alloc_buffer(cap);
         if (!b)
             return phs_error_set(err, PHS_INTERNAL, errno, "cannot allocate %zu MiB for the snapshot: %s",
                                  cap >> 20, strerror(errno));
         s->buf = b;
         s->buf_cap = cap;
-        prefault(s->buf, total);
+    }
+    /* Fault in what the copy will write and is not yet: all of a new
+     * buffer, the grown part of a reused one. */
+    if (total > s->buf_faulted) {
+        prefault(s->buf + s->buf_faulted, total - s->buf_faulted);
+        s->buf_faulted = total;
     }
     s->buf_size = total;
     return PHS_OK;
@@ -402,6 +455,7 @@ void snapshot_free(struct snapshot *s)
 {
     if (!s)
         return;
+    reserve_wait(s);
     if (s->buf)
         munmap(s->buf, s->buf_cap);
     free(s->regions);

@@ -67,14 +67,15 @@ enum phs_status top_open(struct top_session *t, const struct cli_opts *o, struct
     memset(t, 0, sizeof *t);
     growth_init(&t->growth);
     t->nonblocking = o->nonblocking;
+    t->snap = heap_snapshot_early(o->pid);
+    if (!t->snap)
+        return phs_error_set(err, PHS_INTERNAL, ENOMEM, "out of memory");
     enum phs_status st = py_attach(o->pid, &o->attach, &t->p, err);
     if (st != PHS_OK)
         return st;
     t->attached = 1;
     target_cmdline(o->pid, t->cmdline, sizeof t->cmdline, NULL);
-    t->snap = snapshot_new(t->p.mem);
-    if (!t->snap)
-        return phs_error_set(err, PHS_INTERNAL, ENOMEM, "out of memory");
+    snapshot_set_live(t->snap, t->p.mem);
     return PHS_OK;
 }
 
