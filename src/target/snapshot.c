@@ -80,7 +80,10 @@ static void fault_in(unsigned char *buf, size_t len)
         buf[i] = 0;
 }
 
-#define FAULT_CHUNK (32u << 20)   /* a multiple of HUGE_PAGE */
+/* A multiple of HUGE_PAGE, and small: faulting in holds the address
+ * space's lock for reading, and an mmap of the attach running beside it
+ * (snapshot_reserve) waits for the chunk in progress. */
+#define FAULT_CHUNK (4u << 20)
 
 /* Fault in job's chunks until none is left; any number of threads can
  * run this on one job, each taking the next chunk. */
