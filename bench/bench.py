@@ -204,16 +204,21 @@ def fmt_table(results, top, shares, limits_copy):
        if 'model name' in open('/proc/cpuinfo').read() else '?', len(results[0]['runs']) if results else 0))
     w('')
     w('| Python | heap | objects | copied | summary wall | pause | pause/GiB | copy | walk | objects/s '
-      '| peak RSS / copied | anon memory added to target |')
-    w('|---|---|---|---|---|---|---|---|---|---|---|---|')
+      '| peak RSS / copied | anon memory added to target | each run: wall / fault-in left after attaching |')
+    w('|---|---|---|---|---|---|---|---|---|---|---|---|---|')
     for r in results:
         runs = r['runs']
         copied = med(runs, 'bytes_copied')
-        w('| %s | %s | %.2f M | %.0f MiB | %.2f s | %.3f s | %.3f s | %.3f s | %.2f s | %.1f M | %.2fx | %d B |' % (
+        each = ' '.join('%.2f / %.2f' % (x['wall'], x['prepare_ns'] / 1e9) for x in runs)
+        w('| %s | %s | %.2f M | %.0f MiB | %.2f s | %.3f s | %.3f s | %.3f s | %.2f s | %.1f M | %.2fx | %d B | %s |' % (
             r['python'], '%s %d' % (r['workload'], r['scale']), med(runs, 'objects') / 1e6, copied / MIB,
             med(runs, 'wall'), med(runs, 'pause_ns') / 1e9, med(runs, 'pause_ns') / 1e9 / (copied / GIB),
             med(runs, 'copy_ns') / 1e9, med(runs, 'walk_ns') / 1e9, med(runs, 'objects') / (med(runs, 'walk_ns') / 1e9) / 1e6,
-            med(runs, 'rss') / copied, r['added_by_us']))
+            med(runs, 'rss') / copied, r['added_by_us'], each))
+    w('')
+    w('A run whose fault-in is long met fresh pages the host had taken back: this VM reports freed memory '
+      'to the host (virtio balloon free page reporting, 2 s after it is freed), and faulting it in again '
+      'then runs at 0.5-1 GB/s instead of 10 or more.')
     w('')
     w('In-process alternatives, run inside the same target after pyheapscope:')
     w('')
