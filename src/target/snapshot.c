@@ -458,7 +458,13 @@ void snapshot_free(struct snapshot *s)
 {
     if (!s)
         return;
-    reserve_wait(s);
+    if (s->reserving) {
+        /* Not needed after all (the attach failed): leave the chunks not
+         * yet started, so that the error is not kept waiting for them. */
+        __atomic_store_n(&s->reserve_job.next, SIZE_MAX / 2, __ATOMIC_RELAXED);
+        pthread_join(s->reserver, NULL);
+        s->reserving = 0;
+    }
     if (s->buf)
         munmap(s->buf, s->buf_cap);
     free(s->regions);
