@@ -364,6 +364,44 @@ static void test_snapshot_lookup(void)
     free(live);
 }
 
+/* A buffer readied before attaching (snapshot_reserve) is the one the
+ * copy then uses, faulted in by then; one not needed after all is
+ * released without waiting for the rest of its fault-in. */
+static void test_snapshot_reserve(void)
+{
+    struct memsrc *live = calloc(1, sizeof(struct bufmem));
+    live->ops = &addrmem_ops;
+    struct mapping v[2] = {
+        {0x40000000, 0x40000000 + (80u << 20), 0, MAP_R | MAP_W | MAP_P, 0, (char *)""},   /* 80 MiB */
+        {0x7f0000000000, 0x7f0000001000, 0, MAP_R | MAP_W | MAP_P, 0, (char *)""},
+    };
+    struct maps m = {v, 2};
+    struct snapshot *s = snapshot_new(NULL);
+    snapshot_reserve(s, &m);
+    CHECK(s->reserving && s->buf && s->buf_cap >= (80u << 20) + 0x1000);
+    const unsigned char *reserved = s->buf;
+    snapshot_set_live(s, live);
+    struct phs_error err;
+    CHECK(snapshot_prepare(s, &m, &err) == PHS_OK && !s->reserving);
+    CHECK(s->buf == reserved && s->buf_faulted >= s->buf_size && s->buf_size == (80u << 20) + 0x1000);
+    CHECK(snapshot_copy(s, &err) == PHS_OK && s->bytes_copied == (80u << 20) + 0x1000);
+    const unsigned char *p = snapshot_ptr(s, 0x40000000 + (79u << 20), 8);
+    CHECK(p && word_at_ptr(p) == 0x40000000 + (79u << 20));
+    snapshot_free(s);
+
+    struct snapshot *unused = snapshot_new(NULL);   /* the attach failed */
+    snapshot_reserve(unused, &m);
+    CHECK(unused->reserving);
+    snapshot_free(unused);
+
+    struct maps small = {&v[1], 1};                  /* under 64 MiB: nothing started */
+    struct snapshot *t = snapshot_new(live);
+    snapshot_reserve(t, &small);
+    CHECK(!t->reserving && !t->buf);
+    snapshot_free(t);
+    free(live);
+}
+
 static void test_histogram(void)
 {
     /* two class objects with the same name are one kind; dicts owned by
@@ -628,6 +666,7 @@ int main(void)
     test_debug_offsets_pick_table();
     test_snapshot();
     test_snapshot_lookup();
+    test_snapshot_reserve();
     test_histogram();
     test_layouts();
     test_growth();
