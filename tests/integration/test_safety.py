@@ -120,7 +120,10 @@ def test_pid_namespace_by_host_pid(binary, tmp_path):
     python = resolve_interpreter(("pyenv", "3.12"))
     facts = tmp_path / "facts.json"
     script = os.path.join(os.path.dirname(os.path.dirname(__file__)), "targets", "info_target.py")
-    proc = subprocess.Popen(["unshare", "-p", "-f", "--mount-proc", python, script, str(facts), "2"])
+    # --kill-child: killing unshare alone left the target running, one
+    # sleeping Python per test run
+    proc = subprocess.Popen(["unshare", "-p", "-f", "--kill-child", "--mount-proc", python, script, str(facts), "2"])
+    host_pid = None
     try:
         target_facts = wait_facts(str(facts))
         with open("/proc/%d/task/%d/children" % (proc.pid, proc.pid)) as f:
@@ -130,5 +133,10 @@ def test_pid_namespace_by_host_pid(binary, tmp_path):
         assert len(out["interpreters"][0]["threads"]) == 3
         assert run_json("summary", host_pid)["objects"] > 1000
     finally:
+        if host_pid:
+            try:
+                os.kill(host_pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         proc.kill()
         proc.wait()
