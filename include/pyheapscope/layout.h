@@ -71,6 +71,18 @@ struct py_layout {
 #define ARRAYDESCR_ITEMSIZE   4      /* struct arraydescr {char typecode; int itemsize; ...} */
 #define OPCACHE_ENTRY_SIZE    32     /* _PyOpcache, 3.8-3.10 */
 #define FLOAT_VALUE           16     /* PyFloatObject.ob_fval */
+#define ELEMENT_TAG           16     /* _elementtree's ElementObject {HEAD, tag, text, tail, extra, weakreflist} */
+#define ELEMENT_TEXT          24     /* text and tail: bit 0 is the "join" flag, not part of the pointer */
+#define ELEMENT_TAIL          32
+#define ELEMENT_EXTRA         40
+#define ELEMENT_EXTRA_SIZE    64     /* ElementObjectExtra {attrib, length, allocated, children, _children[4]} */
+#define ELEMENT_EXTRA_LENGTH  8
+#define ELEMENT_EXTRA_ALLOCATED 16
+#define ELEMENT_EXTRA_CHILDREN 24
+#define ELEMENT_EXTRA_STATIC  32
+#define STRUCT_CODES          32     /* _struct's PyStructObject {HEAD, s_size, s_len, s_codes, s_format, weakreflist} */
+#define STRUCT_FORMAT         40
+#define STRUCT_CODE_SIZE      32     /* formatcode {fmtdef, offset, size, repeat} */
 
 /* The rules for CPython 3.minor; NULL outside 3.7-3.15. */
 const struct py_layout *py_layout_for(unsigned major, unsigned minor);

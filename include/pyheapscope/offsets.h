@@ -52,6 +52,7 @@
     S(DESCR,     "descr",         "PyDescrObject",       1)             \
     S(WEAKREF,   "weakref",       "_PyWeakReference",    0)             \
     S(MODULE,    "module",        "PyModuleObject",      1)             \
+    S(MODULEDEF, "moduledef",     "PyModuleDef",         0)             \
     S(FRAME,     "frame",         "_frame",              0)             \
     S(IFRAME,    "iframe",        "_PyInterpreterFrame", 0)             \
     S(GEN,       "gen",           "PyGenObject",         1)             \
@@ -225,6 +226,12 @@ enum offsets_struct {
     F(WEAKREF_CALLBACK,        "weakref.wr_callback",         WEAKREF, "wr_callback", 1) \
     F(MODULE_DICT,             "module.md_dict",              MODULE, "md_dict", 1) \
     F(MODULE_NAME,             "module.md_name",              MODULE, "md_name", 1) \
+    F(MODULE_DEF,              "module.md_def",               MODULE, "md_def", 0)  \
+    F(MODULE_STATE,            "module.md_state",             MODULE, "md_state", 0) \
+    F(MODULE_STATE_SIZE,       "module.md_state_size",        MODULE, "md_state_size", 0) \
+    F(MODULE_STATE_TRAVERSE,   "module.md_state_traverse",    MODULE, "md_state_traverse", 0) \
+    F(MODULEDEF_SIZE,          "moduledef.m_size",            MODULEDEF, "m_size", 0) \
+    F(MODULEDEF_TRAVERSE,      "moduledef.m_traverse",        MODULEDEF, "m_traverse", 0) \
     F(FRAME_SIZE,              "frame.size",                  FRAME, NULL, 1)       \
     F(FRAME_BACK,              "frame.f_back",                FRAME, "f_back", 1)   \
     F(FRAME_TRACE,             "frame.f_trace",               FRAME, "f_trace", 1)  \

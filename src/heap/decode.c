@@ -13,6 +13,7 @@
 
 #define MAX_ITEMS        (1ll << 31)  /* elements of one container */
 #define MAX_SCAN_BYTES   (64 << 10)   /* conservative scan of one object */
+#define MAX_STRUCT_CODES (1 << 16)    /* format codes of one struct.Struct */
 
 static int64_t round8(int64_t n) { return (n + 7) & ~7ll; }
 
@@ -458,6 +459,87 @@ static void conservative_scan(struct walker *w, uint64_t obj, const struct tinfo
     for (int64_t i = 0; i < n; i++)
         if (words[i] && words[i] != obj && !known_word(t, from + 8 * i))
             walker_maybe_ref(w, words[i]);
+}
+
+/* ---- modules ---- */
+
+/* A C module's state (PEP 3121/489): where multi-phase modules keep their
+ * types and caches (3.12's _ssl keeps its error-code tables there, dicts
+ * nothing else refers to). Its m_traverse visits them, so gc sees them;
+ * the struct is the module's own, so its words are scanned, m_size bytes
+ * (3.15 keeps size and traverse in the module, earlier versions in its
+ * PyModuleDef). A module without a traverse function is not scanned, as
+ * the collector would not look either. */
+static void module_state_refs(struct walker *w, uint64_t obj)
+{
+    if (!HAS(w, MODULE_STATE))
+        return;
+    uint64_t state = field(w, obj, WO(w, MODULE_STATE)), traverse = 0;
+    int64_t size = 0;
+    if (HAS(w, MODULE_STATE_SIZE) && HAS(w, MODULE_STATE_TRAVERSE)) {
+        size = (int64_t)field(w, obj, WO(w, MODULE_STATE_SIZE));
+        traverse = field(w, obj, WO(w, MODULE_STATE_TRAVERSE));
+    } else if (HAS(w, MODULE_DEF) && HAS(w, MODULEDEF_SIZE) && HAS(w, MODULEDEF_TRAVERSE)) {
+        uint64_t def = field(w, obj, WO(w, MODULE_DEF));
+        if (!def || (def & 7))
+            return;
+        size = (int64_t)field(w, def, WO(w, MODULEDEF_SIZE));
+        traverse = field(w, def, WO(w, MODULEDEF_TRAVERSE));
+    }
+    if (!state || (state & 7) || !traverse || size <= 0)
+        return;
+    conservative_scan(w, state, NULL, 0, size);
+}
+
+/* ---- two stdlib C types with a __sizeof__ of their own ---- */
+
+/* An xml.etree Element: its tag, text and tail (without the join flag in
+ * bit 0), and in its extra block the attrib dict (untracked while it
+ * holds only strs, so nothing else leads to it) and the children. Its
+ * __sizeof__ counts the extra block and a children array of its own. */
+static int64_t element_refs(struct walker *w, uint64_t obj, const struct tinfo *t)
+{
+    walker_how(w, HEAP_EDGE_FIELD, "tag");
+    walker_ref(w, field(w, obj, ELEMENT_TAG));
+    walker_how(w, HEAP_EDGE_FIELD, "text");
+    walker_ref(w, field(w, obj, ELEMENT_TEXT) & ~1ull);
+    walker_how(w, HEAP_EDGE_FIELD, "tail");
+    walker_ref(w, field(w, obj, ELEMENT_TAIL) & ~1ull);
+    uint64_t extra = field(w, obj, ELEMENT_EXTRA);
+    if (!extra || (extra & 7))
+        return t->basicsize;
+    int64_t size = t->basicsize + ELEMENT_EXTRA_SIZE;
+    walker_how(w, HEAP_EDGE_FIELD, "attrib");
+    walker_ref(w, field(w, extra, 0));
+    int64_t n = (int64_t)field(w, extra, ELEMENT_EXTRA_LENGTH);
+    int64_t alloc = (int64_t)field(w, extra, ELEMENT_EXTRA_ALLOCATED);
+    uint64_t children = field(w, extra, ELEMENT_EXTRA_CHILDREN);
+    if (alloc < 0 || alloc > MAX_ITEMS || n < 0 || n > alloc)
+        return size;
+    if (children != extra + ELEMENT_EXTRA_STATIC)
+        size += 8 * alloc;
+    walker_how(w, HEAP_EDGE_ITEM, NULL);
+    ref_array(w, children, n);
+    return size;
+}
+
+/* A struct.Struct: its format, and the format codes __sizeof__ counts:
+ * each code up to the one with no fmtdef, and that one. */
+static int64_t struct_refs(struct walker *w, uint64_t obj, const struct tinfo *t)
+{
+    walker_how(w, HEAP_EDGE_FIELD, "s_format");
+    walker_ref(w, field(w, obj, STRUCT_FORMAT));
+    uint64_t codes = field(w, obj, STRUCT_CODES);
+    if (!codes || (codes & 7))
+        return t->basicsize;
+    for (int64_t i = 0; i < MAX_STRUCT_CODES; i++) {
+        uint64_t fmtdef;
+        if (rd64(w, codes + (uint64_t)i * STRUCT_CODE_SIZE, &fmtdef) != 0)
+            break;
+        if (!fmtdef)
+            return t->basicsize + STRUCT_CODE_SIZE * (i + 1);
+    }
+    return t->basicsize;
 }
 
 /* ---- frames and generators ---- */
@@ -1004,6 +1086,15 @@ void decode_object(struct walker *w, uint64_t obj, const unsigned char *copy, co
     }
     case LK_TYPE:
         size = type_refs(w, obj);
+        break;
+    case LK_MODULE:
+        module_state_refs(w, obj);
+        break;
+    case LK_ELEMENT:
+        size = element_refs(w, obj, t);
+        break;
+    case LK_STRUCT:
+        size = struct_refs(w, obj, t);
         break;
     case LK_CODE:
         size = code_refs(w, obj, t);

@@ -74,6 +74,8 @@ static const struct {
     {NULL, "_io.BufferedReader", LK_BUFFERED},
     {NULL, "_io.BufferedWriter", LK_BUFFERED},
     {NULL, "_io.BufferedRandom", LK_BUFFERED},
+    {NULL, "xml.etree.ElementTree.Element", LK_ELEMENT},
+    {NULL, "_struct.Struct", LK_STRUCT},     /* 3.9+; "Struct" before, too plain a name to match */
 };
 #define NKNOWN (sizeof known_types / sizeof known_types[0])
 
