@@ -68,6 +68,7 @@ static const struct {
     {"_PyManagedBuffer_Type", NULL, LK_MANAGEDBUF},
     {"PyODict_Type", NULL, LK_ODICT},
     {"PyFrozenDict_Type", NULL, LK_DICT},   /* 3.15: a dict plus ma_hash, not a dict subclass */
+    {"PyCapsule_Type", NULL, LK_OBJECT},    /* its pointer is to C data (an API table), never scanned */
     {NULL, "collections.deque", LK_DEQUE},
     {NULL, "collections.defaultdict", LK_DEFDICT},
     {NULL, "array.array", LK_ARRAY},

@@ -170,11 +170,22 @@ static inline int push(struct walker *w, uint64_t addr, const unsigned char *cop
     return 0;
 }
 
+/* Bits of a refcount word no object has: a count past 2^40 would need 8 TB
+ * of references, and 3.14's flags sit above bit 48. A pointer has them
+ * (0x55..., 0x7f...), so a C struct that starts with pointers (a module's
+ * state, a capsule's API table), reached by a conservative scan and
+ * whose second word happens to be a type, is not taken for an object. */
+#define REFCNT_IMPOSSIBLE (0xffull << 40)
+
+/* From this count on, a word reached by a conservative scan is checked
+ * for being a type's address rather than a count (below). */
+#define REFCNT_SUSPECT (1ull << 20)
+
 /* The type entry of a valid object whose header is hdr, or NULL. Most
  * lookups are answered by the thread's small direct-mapped cache. */
 static inline struct tinfo *object_type(struct walker *w, const uint64_t hdr[2])
 {
-    if ((int64_t)hdr[0] <= 0)
+    if ((int64_t)hdr[0] <= 0 || (hdr[0] & REFCNT_IMPOSSIBLE))
         return NULL;
     size_t slot = (size_t)(hdr[1] >> 4) % TYPES_CACHED;
     struct tinfo *t;
@@ -185,6 +196,22 @@ static inline struct tinfo *object_type(struct walker *w, const uint64_t hdr[2])
         w->type_cache[slot].idx = (uint32_t)(t - w->sh->types);
     }
     return t && t->valid ? t : NULL;
+}
+
+static int plausible(uint64_t addr);
+
+/* Does the "refcount" of a would-be object found by a conservative scan
+ * hold a type's address? Then it is a C struct that starts with type
+ * pointers (a module's state, which C objects point at from 3.12 on),
+ * read as if it were an object: the first pointer as its count, the second
+ * as its type. In builds that are not PIE those addresses are too low for
+ * REFCNT_IMPOSSIBLE. Real counts this high are rare, and seldom aligned. */
+static __attribute__((noinline)) int count_is_a_type(struct walker *w, uint64_t count)
+{
+    if ((count & 7) || !plausible(count))
+        return 0;
+    struct tinfo *t = types_get(w, count, 0);
+    return t && t->valid;
 }
 
 static inline int queue(struct walker *w, uint64_t addr, const unsigned char *copy, struct tinfo *t, uint32_t flags)
@@ -210,6 +237,8 @@ static int admit_elsewhere(struct walker *w, uint64_t addr, uint32_t flags, int 
             w->stats.bad_pointers++;
         return 0;
     }
+    if (!count_misses && hdr[0] >= REFCNT_SUSPECT && count_is_a_type(w, hdr[0]))
+        return 0;
     if (sh->nthreads > 1)
         pthread_mutex_lock(&sh->maps_lock);
     int added = addr_map_add(&sh->elsewhere, addr, 0);
@@ -339,6 +368,8 @@ static inline __attribute__((always_inline)) int admit_at(struct walker *w, uint
             w->stats.bad_pointers++;
         return 0;
     }
+    if (!count_misses && hdr[0] >= REFCNT_SUSPECT && count_is_a_type(w, hdr[0]))
+        return 0;
     if (w->sh->nthreads > 1) {
         if (__atomic_fetch_or(word, mask, __ATOMIC_RELAXED) & mask)
             return ADMITTED_BEFORE;
