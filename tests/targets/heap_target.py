@@ -7,7 +7,8 @@ WORKLOAD is json (records shaped like an order feed, loaded with json.loads),
 classes (plain, __slots__, dataclass and namedtuple instances nested in lists
 and dicts) or mix (a 10 MB str, every str kind, bytes, bytearray, sets, big
 ints, floats, closures, generators, cycles, containers of collections and
-array, descriptors, weakrefs).
+array, descriptors, weakrefs) or cext (xml.etree Elements, struct.Struct,
+the ssl module's state: C types with parts outside the object).
 
 The ground truth is every object on the collector's lists plus everything
 reachable from them, each once, with sys.getsizeof. gc.get_referents is
@@ -402,7 +403,35 @@ def workload_mix(scale):
     return data
 
 
-WORKLOADS = {'json': (workload_json, 200000), 'classes': (workload_classes, 20000), 'mix': (workload_mix, 20000)}
+def workload_cext(scale):
+    """Objects of C types that keep part of themselves outside the object:
+    xml.etree Elements (children and attrib dict in an extra block; the
+    attrib dicts hold only strs, so before 3.14 the collector untracks them
+    and only the Element leads to them), struct.Struct (format codes), the
+    ssl module, whose state holds 3.12's error-code tables, and sockets."""
+    import socket
+    import ssl  # noqa: F401 (its module state is part of the heap)
+    import struct
+    import xml.etree.ElementTree as ET
+    root = ET.Element('feed')
+    for i in range(scale):
+        item = ET.SubElement(root, 'item', id=str(i), kind='k%d' % (i % 7))
+        item.text = 'value %d' % i
+        item.tail = '\n'
+        if i % 10 == 0:
+            for j in range(6):      # more than the 4 children kept in the extra block
+                ET.SubElement(item, 'part', n=str(j))
+    # before 3.10 the collector does not see a Struct's format, which this
+    # target would then miss: from 3.10 on only
+    structs = [struct.Struct('<%dIh%ds' % (i + 1, i)) for i in range(90 if MINOR >= 10 else 0)]
+    # a socket's C struct points at its module's state, a C struct that
+    # starts with pointers: a conservative scan must not take it for an object
+    sockets = [socket.socket() for _ in range(3)]
+    return {'xml': root, 'structs': structs, 'sockets': sockets}
+
+
+WORKLOADS = {'json': (workload_json, 200000), 'classes': (workload_classes, 20000), 'mix': (workload_mix, 20000),
+             'cext': (workload_cext, 5000)}
 
 
 def main():
