@@ -785,7 +785,10 @@ static int64_t gen_refs(struct walker *w, uint64_t obj, const struct tinfo *t)
     REF(w, obj, GEN_EXC_TYPE);
     REF(w, obj, GEN_EXC_VALUE);
     REF(w, obj, GEN_EXC_TRACEBACK);
-    REF(w, obj, GEN_ORIGIN_OR_FINALIZER);
+    /* 3.12+: a coroutine's origin, an async generator's finalizer; a
+     * plain generator never sets the word, it holds whatever was there */
+    if (t->layout == LK_CORO)
+        REF(w, obj, GEN_ORIGIN_OR_FINALIZER);
     REF(w, obj, GEN_CODE);
     if (!HAS(w, GEN_IFRAME)) {                    /* <= 3.10 */
         REF(w, obj, GEN_FRAME);
@@ -1107,6 +1110,7 @@ void decode_object(struct walker *w, uint64_t obj, const unsigned char *copy, co
         size = frame_refs(w, obj);
         break;
     case LK_GEN:
+    case LK_CORO:
         size = gen_refs(w, obj, t);
         break;
     case LK_ARRAY: {

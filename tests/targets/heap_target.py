@@ -379,6 +379,8 @@ def workload_mix(scale):
         'complex': [complex(i, 1) for i in range(scale // 10)],
         'closures': [make_closure(i) for i in range(scale // 10)],
         'generator': g,
+        # not started: 3.12+ never set a plain generator's origin word
+        'genexprs': [(x for x in range(i)) for i in range(200)],
         'coroutine': c,
         'cycles': cycles,
         'deque': collections.deque(range(scale)),
