@@ -5,10 +5,11 @@ down and sleeps: the ground truth for `pyheapscope summary`.
 
 WORKLOAD is json (records shaped like an order feed, loaded with json.loads),
 classes (plain, __slots__, dataclass and namedtuple instances nested in lists
-and dicts) or mix (a 10 MB str, every str kind, bytes, bytearray, sets, big
+and dicts), mix (a 10 MB str, every str kind, bytes, bytearray, sets, big
 ints, floats, closures, generators, cycles, containers of collections and
-array, descriptors, weakrefs) or cext (xml.etree Elements, struct.Struct,
-the ssl module's state: C types with parts outside the object).
+array, descriptors, weakrefs, a thread whose frame holds a list and a dict)
+or cext (xml.etree Elements, struct.Struct, sockets, the ssl module's state:
+C types with parts outside the object).
 
 The ground truth is every object on the collector's lists plus everything
 reachable from them, each once, with sys.getsizeof. gc.get_referents is
@@ -21,7 +22,8 @@ completed where it leaves things out, as pyheapscope's walk does:
   mappingproxy's referent);
 - descriptors' and ranges' fields that no traverse function visits;
 - 3.12's permanent generation (the mro/bases tuples of static types);
-- the frames of the running callers (3.7-3.10 leave them off the lists).
+- the frames of the running callers (3.7-3.10 leave them off the lists),
+  and every other thread's frames with their locals.
 An instance's __dict__ (found where CPython looks for it: tp_dictoffset, or
 the managed-dict word below the object in 3.11+, read with ctypes) makes the
 dict's kind "dict of KIND", as in guppy3.
@@ -41,6 +43,7 @@ import json
 import os
 import random
 import sys
+import threading
 import time
 import weakref
 
@@ -170,6 +173,32 @@ def ground_truth(layout):
                 stack.append(f)
             f = f.f_back
         del f
+    # Every other thread's frames are roots too (pyheapscope seeds the walk
+    # from each thread's frames): what only their locals hold, a dict the
+    # collector untracked say, is on no list. From 3.11 asking for the frames
+    # makes frame objects, and a frame object of a running frame does not
+    # visit its locals: they are added from f_locals (3.11/3.12 keep that
+    # dict on the frame, which pyheapscope then sees; 3.13+ give a proxy, of
+    # which only the values count).
+    me = threading.get_ident()
+    extra_roots = []
+    for tid, f in sys._current_frames().items():
+        while tid != me and f is not None:
+            extra_roots.append(f)
+            if MINOR >= 11:
+                loc = f.f_locals
+                if type(loc) is dict:
+                    extra_roots.append(loc)
+                else:
+                    extra_roots.extend(loc.values())
+                del loc
+            f = f.f_back
+    del f
+    for o in extra_roots:
+        if id(o) not in seen and id(o) not in machinery:
+            seen[id(o)] = o
+            stack.append(o)
+    del extra_roots
     code_type, dict_type = type(layout.ground_truth_probe.__code__), dict
     frozendict_type = getattr(builtins, 'frozendict', None)   # 3.15+
     descr_types = (type(str.join), type(int.real), type(type.__dict__['__basicsize__']),
@@ -353,6 +382,19 @@ def workload_mix(scale):
         def method(self):
             return self
 
+    def worker(n, started, stop):
+        # what only this thread's frame holds: a list, and a dict of ints and
+        # strs (untracked by the collector before 3.14)
+        names = ['thread-local %d' % i for i in range(n)]
+        by_id = {i + 1000: 'id %d' % i for i in range(n)}
+        started.set()
+        stop.wait()
+        return names, by_id
+
+    started = threading.Event()
+    thread = threading.Thread(target=worker, args=(scale // 40, started, threading.Event()), daemon=True)
+    thread.start()
+    started.wait()
     g = gen(10)
     next(g)
     c = coro()
