@@ -170,22 +170,14 @@ static inline int push(struct walker *w, uint64_t addr, const unsigned char *cop
     return 0;
 }
 
-/* Bits of a refcount word no object has: a count past 2^40 would need 8 TB
- * of references, and 3.14's flags sit above bit 48. A pointer has them
- * (0x55..., 0x7f...), so a C struct that starts with pointers (a module's
- * state, a capsule's API table), reached by a conservative scan and
- * whose second word happens to be a type, is not taken for an object. */
-#define REFCNT_IMPOSSIBLE (0xffull << 40)
-
-/* From this count on, a word reached by a conservative scan is checked
- * for being a type's address rather than a count (below). */
-#define REFCNT_SUSPECT (1ull << 20)
+#define REFCNT_IMPOSSIBLE (0xffull << 40)   /* no refcount has these bits (see below) */
+#define REFCNT_SUSPECT    (1ull << 20)      /* a count this high may be an address */
 
 /* The type entry of a valid object whose header is hdr, or NULL. Most
  * lookups are answered by the thread's small direct-mapped cache. */
 static inline struct tinfo *object_type(struct walker *w, const uint64_t hdr[2])
 {
-    if ((int64_t)hdr[0] <= 0 || (hdr[0] & REFCNT_IMPOSSIBLE))
+    if ((int64_t)hdr[0] <= 0)
         return NULL;
     size_t slot = (size_t)(hdr[1] >> 4) % TYPES_CACHED;
     struct tinfo *t;
@@ -200,18 +192,27 @@ static inline struct tinfo *object_type(struct walker *w, const uint64_t hdr[2])
 
 static int plausible(uint64_t addr);
 
-/* Does the "refcount" of a would-be object found by a conservative scan
- * hold a type's address? Then it is a C struct that starts with type
- * pointers (a module's state, which C objects point at from 3.12 on),
- * read as if it were an object: the first pointer as its count, the second
- * as its type. In builds that are not PIE those addresses are too low for
- * REFCNT_IMPOSSIBLE. Real counts this high are rare, and seldom aligned. */
+/* A word found by a conservative scan can point at a C struct that starts
+ * with pointers (a module's state, which 3.12+ objects such as sockets
+ * point at; a capsule's API table): read as an object, its first pointer
+ * is the refcount and its second, if it is a type, the type. No refcount
+ * has bits 40-47 set (2^40 references would need 8 TB; 3.14's flags sit
+ * above bit 48), and a pointer of a PIE build has. Builds that are not PIE
+ * have low addresses: there a count from 2^20 on that is the address of a
+ * valid type gives the struct away. Only conservative candidates are
+ * checked: a real reference field needs no such doubt, and the walk's
+ * hot path stays as it was. */
 static __attribute__((noinline)) int count_is_a_type(struct walker *w, uint64_t count)
 {
     if ((count & 7) || !plausible(count))
         return 0;
     struct tinfo *t = types_get(w, count, 0);
     return t && t->valid;
+}
+
+static inline int count_gives_a_struct_away(struct walker *w, uint64_t count)
+{
+    return (count & REFCNT_IMPOSSIBLE) || (count >= REFCNT_SUSPECT && count_is_a_type(w, count));
 }
 
 static inline int queue(struct walker *w, uint64_t addr, const unsigned char *copy, struct tinfo *t, uint32_t flags)
@@ -237,7 +238,7 @@ static int admit_elsewhere(struct walker *w, uint64_t addr, uint32_t flags, int 
             w->stats.bad_pointers++;
         return 0;
     }
-    if (!count_misses && hdr[0] >= REFCNT_SUSPECT && count_is_a_type(w, hdr[0]))
+    if (!count_misses && count_gives_a_struct_away(w, hdr[0]))
         return 0;
     if (sh->nthreads > 1)
         pthread_mutex_lock(&sh->maps_lock);
@@ -368,7 +369,7 @@ static inline __attribute__((always_inline)) int admit_at(struct walker *w, uint
             w->stats.bad_pointers++;
         return 0;
     }
-    if (!count_misses && hdr[0] >= REFCNT_SUSPECT && count_is_a_type(w, hdr[0]))
+    if (!count_misses && count_gives_a_struct_away(w, hdr[0]))
         return 0;
     if (w->sh->nthreads > 1) {
         if (__atomic_fetch_or(word, mask, __ATOMIC_RELAXED) & mask)
@@ -382,7 +383,8 @@ static inline __attribute__((always_inline)) int admit_at(struct walker *w, uint
     return queue(w, addr, (size_t)(end - q) >= window_len(t) ? q : NULL, t, flags);
 }
 
-static inline int admit(struct walker *w, uint64_t addr, uint32_t flags, int count_misses)
+static inline __attribute__((always_inline)) int admit(struct walker *w, uint64_t addr, uint32_t flags,
+                                                       int count_misses)
 {
     const unsigned char *end = NULL;
     const unsigned char *q = w->snap ? snapshot_span_at(w->snap, w->region_hint, addr, 16, &end) : NULL;
