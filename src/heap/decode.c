@@ -60,7 +60,8 @@ static void ref_array(struct walker *w, uint64_t addr, int64_t n)
 }
 
 /* Frame slots: plain pointers, or _PyStackRef words in 3.14+ (low bits 11
- * are a tagged int, bit 0 alone marks a borrowed reference, 1 is NULL). */
+ * are a tagged int, 10 is 3.15's error value, bit 0 alone marks a borrowed
+ * reference, 1 is NULL). */
 static void ref_slots(struct walker *w, uint64_t addr, int64_t n)
 {
     if (!w->lay->stackref_tagged) {
@@ -71,7 +72,7 @@ static void ref_slots(struct walker *w, uint64_t addr, int64_t n)
         return;
     for (int64_t i = 0; i < n; i++) {
         uint64_t v = field(w, addr, 8 * i);
-        if ((v & 3) != 3 && (v & ~1ull))
+        if (!(v & 2) && (v & ~1ull))      /* bit 1: a tagged int (3) or 3.15's error value (2) */
             walker_ref(w, v & ~1ull);
     }
 }
@@ -80,7 +81,7 @@ static uint64_t stackref(struct walker *w, uint64_t v)
 {
     if (!w->lay->stackref_tagged)
         return v;
-    return (v & 3) == 3 ? 0 : v & ~1ull;
+    return (v & 2) ? 0 : v & ~1ull;
 }
 
 static int64_t ob_size(struct walker *w, uint64_t obj)
@@ -604,8 +605,7 @@ static void frame_slot_edges(struct walker *w, uint64_t code, uint64_t slots, in
 {
     for (int64_t i = 0; i < n && i < (1 << 20); i++) {
         uint64_t v = field(w, slots, 8 * i);
-        if (w->lay->stackref_tagged)
-            v = (v & 3) == 3 ? 0 : v & ~1ull;
+        v = stackref(w, v);
         char name[128];
         if (i < nlocals) {
             local_name(w, code, i, name, sizeof name);
