@@ -4,9 +4,10 @@ truth before they sleep.
 
 Interpreters are discovered at test time: the pyenv builds (3.7 and later
 with DWARF; 2.7 and 3.6 for the "unsupported" errors), Debian's
-/usr/bin/python3.11, and Debian unstable's stripped 3.13/3.14/3.15 builds
-unpacked by ../shared/tools/debian-python. An absent one is a skip that says
-why, never a silent pass.
+/usr/bin/python3.11, Debian unstable's stripped 3.13/3.14/3.15 builds
+unpacked by ../shared/tools/debian-python, and the stripped standalone
+CPython of Google's Cloud SDK where it is installed. An absent one is a skip
+that says why, never a silent pass.
 """
 import glob
 import json
@@ -22,6 +23,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 TARGETS = os.path.join(REPO, "tests", "targets")
 BINARY = os.environ.get("PYHEAPSCOPE", os.path.join(REPO, "build", "pyheapscope"))
 DEBIAN_PYTHON_TOOL = os.path.join(os.path.dirname(REPO), "shared", "tools", "debian-python")
+GCLOUD_PYTHON = "/usr/lib/google-cloud-sdk/platform/bundledpythonunix/bin/python3"
 
 
 def pyenv_root():
@@ -77,6 +79,10 @@ def interpreter_params():
     takes a spread of versions (make sanitize-full takes all)."""
     specs = [(("pyenv", "3.%d" % minor), "pyenv-3.%d" % minor) for minor in range(7, 14)]
     specs.append((("system", "/usr/bin/python3.11"), "debian-3.11"))
+    # a build of neither pyenv nor Debian, when this machine has one: the
+    # stripped, clang-built CPython (python-build-standalone) that Google's
+    # Cloud SDK bundles, read through the bundled tables
+    specs.append((("system", GCLOUD_PYTHON), "gcloud-bundled"))
     specs += [(("debian", mm), "debian-unstable-" + mm) for mm in ("3.13", "3.14", "3.15")]
     only = [x for x in os.environ.get("PYHEAPSCOPE_TEST_ONLY", "").split(",") if x]
     params = []
