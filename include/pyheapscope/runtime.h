@@ -92,6 +92,7 @@ struct py_gc {
 struct py_interp {
     uint64_t addr;
     int64_t id;
+    int is_main;                   /* _PyRuntime.interpreters.main (not the list's head: the newest) */
     struct py_thread *threads;
     size_t nthreads;
     struct py_gc gc;
@@ -103,9 +104,9 @@ struct py_state {
 };
 
 /* Where the GC state of the interpreter at interp is: in the interpreter
- * (3.9+), or in the runtime for the first (main) interpreter of 3.7/3.8,
- * which later interpreters share (0 for them). Cannot fail. */
-uint64_t py_gc_state_addr(const struct py_process *p, uint64_t interp, int is_first);
+ * (3.9+), or in the runtime for the main interpreter of 3.7/3.8, which the
+ * others share (0 for them). Cannot fail. */
+uint64_t py_gc_state_addr(const struct py_process *p, uint64_t interp, int is_main);
 
 /* Read the interpreters, their threads and their GC state, checking as it
  * goes that the offsets fit what it reads (thread states point back to

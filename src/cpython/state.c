@@ -165,11 +165,11 @@ static enum phs_status read_threads(struct py_process *p, struct py_interp *in, 
     return PHS_OK;
 }
 
-uint64_t py_gc_state_addr(const struct py_process *p, uint64_t interp, int is_first)
+uint64_t py_gc_state_addr(const struct py_process *p, uint64_t interp, int is_main)
 {
     if (O(p, OFF_INTERP_GC) != OFFSET_ABSENT)
         return interp + (uint64_t)O(p, OFF_INTERP_GC);
-    return is_first ? p->runtime_addr + (uint64_t)O(p, OFF_RUNTIME_GC) : 0;
+    return is_main ? p->runtime_addr + (uint64_t)O(p, OFF_RUNTIME_GC) : 0;
 }
 
 enum phs_status py_read_state(struct py_process *p, struct py_state *s, struct phs_error *err)
@@ -184,6 +184,13 @@ enum phs_status py_read_state(struct py_process *p, struct py_state *s, struct p
     if (interp == 0)
         return phs_error_set(err, PHS_NOT_PYTHON, 0, "process %d has no Python interpreter yet "
                              "(starting up or shutting down)", (int)p->pid);
+    /* The list starts with the newest interpreter; the main one is named
+     * apart (the head stands in for it if that word cannot be read). */
+    uint64_t main_interp = 0;
+    struct phs_error ignored;
+    if (memsrc_read_u64(p->mem, p->runtime_addr + (uint64_t)O(p, OFF_RUNTIME_INTERP_MAIN), &main_interp,
+                        &ignored) != PHS_OK || !main_interp)
+        main_interp = interp;
     size_t cap = 0;
     while (interp && st == PHS_OK) {
         if (s->ninterps >= MAX_INTERPRETERS || interp % 8 != 0) {
@@ -203,6 +210,7 @@ enum phs_status py_read_state(struct py_process *p, struct py_state *s, struct p
         struct py_interp *in = &s->interps[s->ninterps++];
         memset(in, 0, sizeof *in);
         in->addr = interp;
+        in->is_main = interp == main_interp;
         if (memsrc_read(p->mem, interp + (uint64_t)O(p, OFF_INTERP_ID), &in->id, 8, err) != PHS_OK) {
             st = inconsistent(p, err, "reading an interpreter");
             break;
@@ -211,7 +219,7 @@ enum phs_status py_read_state(struct py_process *p, struct py_state *s, struct p
         if (st != PHS_OK)
             break;
         /* shown with the main interpreter when the runtime holds it */
-        uint64_t gc = py_gc_state_addr(p, interp, s->ninterps == 1);
+        uint64_t gc = py_gc_state_addr(p, interp, in->is_main);
         if (gc)
             st = read_gc(p, gc, &in->gc, err);
         if (st != PHS_OK)

@@ -671,8 +671,11 @@ static void seed_frame(struct walker *w, const struct thread_frame *tf, void *ar
 static enum phs_status seed(struct walker *w, int tolerant, struct phs_error *err)
 {
     uint64_t interp = field(w, w->p->runtime_addr, WO(w, RUNTIME_INTERP_HEAD));
+    uint64_t main_interp = field(w, w->p->runtime_addr, WO(w, RUNTIME_INTERP_MAIN));
+    if (!main_interp)
+        main_interp = interp;
     for (int n = 0; interp && n < MAX_INTERPRETERS; n++) {
-        uint64_t gc = py_gc_state_addr(w->p, interp, n == 0);
+        uint64_t gc = py_gc_state_addr(w->p, interp, interp == main_interp);
         if (gc) {
             for (int g = 0; g < 4; g++) {
                 uint64_t head = g < 3 ? gc + (uint64_t)(WO(w, GC_GENERATIONS) + g * WO(w, GCGEN_SIZE))

@@ -56,7 +56,7 @@ static void print_text(const struct info *in)
     for (size_t i = 0; i < in->s->ninterps; i++) {
         const struct py_interp *it = &in->s->interps[i];
         printf("\nInterpreter %" PRId64 " at 0x%" PRIx64 "%s, %zu thread%s\n", it->id, it->addr,
-               i == 0 ? " (main)" : "", it->nthreads, it->nthreads == 1 ? "" : "s");
+               it->is_main ? " (main)" : "", it->nthreads, it->nthreads == 1 ? "" : "s");
         for (size_t t = 0; t < it->nthreads; t++) {
             printf("  thread         %" PRIu64, it->threads[t].thread_id);
             if (it->threads[t].native_thread_id >= 0)
@@ -125,6 +125,7 @@ static void print_json(const struct info *in)
         const struct py_interp *it = &in->s->interps[i];
         json_object_begin(&j, NULL);
         json_int(&j, "id", it->id);
+        json_bool(&j, "main", it->is_main);
         json_uint(&j, "address", it->addr);
         json_array_begin(&j, "threads");
         for (size_t t = 0; t < it->nthreads; t++) {

@@ -89,6 +89,31 @@ def test_info_matches_target(spec, binary, make_target):
         assert r.returncode == 6 and "3.13" in r.stderr
 
 
+@pytest.mark.parametrize("spec", interpreter_params())
+def test_main_interpreter_is_named_with_a_subinterpreter(spec, binary, make_target):
+    """The runtime lists the newest interpreter first: the main one is the
+    one _PyRuntime names (id 0), and on 3.7/3.8 it holds the GC state the
+    others share."""
+    python = resolve_interpreter(spec)
+    try:
+        target = make_target(python, "subinterp_target.py")
+    except RuntimeError as e:
+        if "exited with 3" in str(e):
+            pytest.skip("%s has no subinterpreter module" % python)
+        raise
+    assert target.facts["interpreters"] == 2
+    info = run_json("info", target.pid)
+    interps = info["interpreters"]
+    assert len(interps) == 2
+    assert [i["id"] for i in interps if i["main"]] == [0], interps
+    assert interps[0]["id"] != 0           # the list's head is the newest
+    main = [i for i in interps if i["main"]][0]
+    assert main["gc"]["generations"][0]["threshold"] > 0, main
+    r = run_tool("info", target.pid)
+    assert r.returncode == 0, r.stderr
+    assert "Interpreter 0 at" in r.stdout and "(main)" in r.stdout.split("Interpreter 0 at")[1].splitlines()[0]
+
+
 def test_text_output_names_everything(binary, make_target):
     python = resolve_interpreter(("pyenv", "3.12"))
     target = make_target(python, args=("2",))
