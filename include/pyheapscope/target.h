@@ -30,6 +30,7 @@ struct mapping {
 struct maps {
     struct mapping *v;
     size_t n;
+    pid_t pid;             /* whose (maps_load), or 0 (parsed from text) */
 };
 
 /* Parse the text of a maps file into m (caller storage). Lines that do not

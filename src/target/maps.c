@@ -42,6 +42,7 @@ enum phs_status maps_parse(const char *text, struct maps *m, struct phs_error *e
 {
     m->v = NULL;
     m->n = 0;
+    m->pid = 0;
     size_t cap = 0;
     const char *line = text;
     while (line && *line) {
@@ -128,6 +129,7 @@ enum phs_status maps_load(pid_t pid, struct maps *m, struct phs_error *err)
     }
     enum phs_status st = maps_parse(text, m, err);
     free(text);
+    m->pid = pid;
     if (st == PHS_OK && m->n == 0)
         return phs_error_set(err, PHS_NO_PROCESS, 0,
                              "process %d has no memory mappings (exited, or a kernel thread)", (int)pid);

@@ -9,6 +9,8 @@
 #include "pyheapscope/snapshot.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +64,52 @@ static int worth_copying(const struct mapping *m)
     if ((m->perms & (MAP_R | MAP_W | MAP_P)) != (MAP_R | MAP_W | MAP_P))
         return 0;
     return strcmp(m->path, "[stack]") != 0 && strncmp(m->path, "[vvar", 5) != 0;
+}
+
+/* ---- which bytes to copy ---- */
+
+#define TRIM_MIN       (1u << 20)     /* smaller mappings are copied whole */
+#define TRIM_MARGIN    (16u << 10)    /* kept below the lowest page in use */
+#define PAGEMAP_BATCH  512            /* entries per read: 2 MiB of address space */
+
+/* /proc/PID/pagemap of the maps' process, or -1 (then nothing is trimmed). */
+static int open_pagemap(const struct maps *maps)
+{
+    if (maps->pid <= 0)
+        return -1;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/pagemap", (int)maps->pid);
+    return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+/* Where the copy of mapping m starts. A thread's stack is mapped whole
+ * (8 MiB by default) but written from the top down, and a process with a
+ * thousand threads has 8 GiB of them, nearly all never written. So an
+ * anonymous mapping is copied from a margin below its lowest page that
+ * the target has (present, or swapped out: /proc/PID/pagemap bits 63 and
+ * 62). What lies below was never written and reads as zeros; reads there
+ * are served live like any address outside the copy. The margin covers a
+ * stack that grows before the pause. A heap is written from its start up,
+ * so it loses nothing; neither would any mapping, whatever its use. */
+static uint64_t copy_start(int pagemap, const struct mapping *m)
+{
+    if (pagemap < 0 || m->path[0] || m->end - m->start < TRIM_MIN)
+        return m->start;
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), entry[PAGEMAP_BATCH];
+    for (uint64_t at = m->start; at < m->end;) {
+        uint64_t want = (m->end - at) / page < PAGEMAP_BATCH ? (m->end - at) / page : PAGEMAP_BATCH;
+        ssize_t got = pread(pagemap, entry, want * 8, (off_t)(at / page * 8));
+        if (got < 8)
+            return m->start;
+        for (size_t k = 0; k < (size_t)got / 8; k++) {
+            if (entry[k] & (3ull << 62)) {
+                uint64_t used = at + k * page;
+                return used - m->start > TRIM_MARGIN ? used - TRIM_MARGIN : m->start;
+            }
+        }
+        at += (uint64_t)got / 8 * page;
+    }
+    return m->end;             /* nothing in it was ever written */
 }
 
 #define HUGE_PAGE      (2u << 20)
@@ -155,9 +203,12 @@ void snapshot_reserve(struct snapshot *s, const struct maps *maps)
     if (!s || s->reserving || s->buf)
         return;
     size_t total = 0;
+    int pagemap = open_pagemap(maps);
     for (size_t i = 0; i < maps->n; i++)
         if (worth_copying(&maps->v[i]))
-            total += (size_t)(maps->v[i].end - maps->v[i].start);
+            total += (size_t)(maps->v[i].end - copy_start(pagemap, &maps->v[i]));
+    if (pagemap >= 0)
+        close(pagemap);
     if (total < RESERVE_MIN)
         return;
     size_t cap = buffer_cap(total);
@@ -292,21 +343,28 @@ enum phs_status snapshot_prepare(struct snapshot *s, const struct maps *maps, st
     s->epoch++;                /* every hint taken before is stale */
     memset(s->hint, 0, sizeof s->hint);
     size_t total = 0;
+    int pagemap = open_pagemap(maps);
     for (size_t i = 0; i < maps->n; i++) {
         const struct mapping *m = &maps->v[i];
-        if (!worth_copying(m))
+        uint64_t from = worth_copying(m) ? copy_start(pagemap, m) : m->end;
+        if (from >= m->end)
             continue;
         if (s->nregions == s->cap_regions) {
             size_t cap = s->cap_regions ? s->cap_regions * 2 : 64;
             struct snapshot_region *nr = realloc(s->regions, cap * sizeof *nr);
-            if (!nr)
+            if (!nr) {
+                if (pagemap >= 0)
+                    close(pagemap);
                 return phs_error_set(err, PHS_INTERNAL, ENOMEM, "out of memory");
+            }
             s->regions = nr;
             s->cap_regions = cap;
         }
-        s->regions[s->nregions++] = (struct snapshot_region){m->start, m->end, total, 0};
-        total += (size_t)(m->end - m->start);
+        s->regions[s->nregions++] = (struct snapshot_region){from, m->end, total, 0};
+        total += (size_t)(m->end - from);
     }
+    if (pagemap >= 0)
+        close(pagemap);
     if (index_regions(s) != 0)
         return phs_error_set(err, PHS_INTERNAL, ENOMEM, "out of memory");
     if (total > s->buf_cap) {

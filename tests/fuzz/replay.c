@@ -185,7 +185,7 @@ static int load_memory(struct cursor *c, struct replay *r)
     fm = NULL;
     r->snap->live = r->files;
     r->snap->bytes_copied = 0;
-    struct maps m = {maps, ncopy};
+    struct maps m = {maps, ncopy, 0};
     struct phs_error err;
     if (snapshot_prepare(r->snap, &m, &err) != PHS_OK)
         goto out;

@@ -4,6 +4,8 @@
  * histogram and the per-version layout rules.
  * Prints one line per failure and "N passed, N failed" last. */
 #include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -269,7 +271,7 @@ static void test_snapshot(void)
         {0x2000, 0x3000, 0, MAP_R | MAP_X | MAP_P, 0, (char *)"/lib/x.so"},
         {0x3000, 0x4000, 0, MAP_R | MAP_W | MAP_P, 0, (char *)"[stack]"},
     };
-    struct maps m = {v, 3};
+    struct maps m = {v, 3, 0};
     struct snapshot *s = snapshot_new(&b->base);
     struct phs_error err;
     CHECK(snapshot_prepare(s, &m, &err) == PHS_OK);
@@ -326,7 +328,7 @@ static void test_snapshot_lookup(void)
         {0x50005000, 0x50006000, 0, MAP_R | MAP_P, 0, (char *)"/lib/y.so"},             /* not copied */
         {0x7f0000000000, 0x7f0000001000, 0, MAP_R | MAP_W | MAP_P, 0, (char *)""},
     };
-    struct maps m = {v, 5};
+    struct maps m = {v, 5, 0};
     struct snapshot *s = snapshot_new(live);
     struct phs_error err;
     CHECK(snapshot_prepare(s, &m, &err) == PHS_OK && s->nregions == 4);
@@ -353,7 +355,7 @@ static void test_snapshot_lookup(void)
     CHECK(mine[0].start == 0x50001000 && mine[0].len == 0x2000);
     CHECK(snapshot_hint_at(s, &mine[0], 0x50002ff8, 8, &end) != NULL);
     CHECK(snapshot_hint_at(s, &mine[0], 0x50002ffc, 8, &end) == NULL);
-    struct maps fewer = {&v[1], 1};                  /* the small region only, first in the buffer now */
+    struct maps fewer = {&v[1], 1, 0};                  /* the small region only, first in the buffer now */
     CHECK(snapshot_prepare(s, &fewer, &err) == PHS_OK && s->nregions == 1);
     CHECK(snapshot_hint_at(s, &mine[0], 0x50001008, 8, &end) == NULL);
     CHECK(snapshot_copy(s, &err) == PHS_OK);
@@ -367,6 +369,58 @@ static void test_snapshot_lookup(void)
 /* A buffer readied before attaching (snapshot_reserve) is the one the
  * copy then uses, faulted in by then; one not needed after all is
  * released without waiting for the rest of its fault-in. */
+/* This process's own memory, as a live source. */
+static enum phs_status selfmem_read(struct memsrc *src, uint64_t addr, void *buf, size_t len,
+                                    struct phs_error *err)
+{
+    (void)src;
+    (void)err;
+    memcpy(buf, (const void *)(uintptr_t)addr, len);
+    return PHS_OK;
+}
+
+static const struct memsrc_ops selfmem_ops = {.read = selfmem_read, .free = bufmem_free};
+
+/* An anonymous mapping written only near its top, as a thread's stack is:
+ * the copy starts a little below the lowest page written (pagemap of this
+ * very process), and still has what was written. Without a pid (no
+ * pagemap) the whole mapping is copied. */
+static void test_snapshot_trims_unwritten_pages(void)
+{
+    size_t len = 8u << 20, page = (size_t)sysconf(_SC_PAGESIZE);
+    unsigned char *stack = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(stack != MAP_FAILED);
+    if (stack == MAP_FAILED)
+        return;
+    madvise(stack, len, MADV_NOHUGEPAGE);
+    memset(stack + len - 3 * page, 0x5a, 3 * page);
+    uint64_t start = (uintptr_t)stack, end = start + len;
+    struct mapping v[1] = {{start, end, 0, MAP_R | MAP_W | MAP_P, 0, (char *)""}};
+    struct maps m = {v, 1, getpid()};
+    struct memsrc *live = calloc(1, sizeof(struct bufmem));
+    live->ops = &selfmem_ops;
+    struct snapshot *s = snapshot_new(live);
+    struct phs_error err;
+    CHECK(snapshot_prepare(s, &m, &err) == PHS_OK && s->nregions == 1);
+    uint64_t lowest = end - 3 * page;
+    CHECK(s->regions[0].start < lowest && s->regions[0].start >= lowest - (64u << 10));
+    CHECK(s->regions[0].end == end && s->buf_size == end - s->regions[0].start);
+    CHECK(snapshot_copy(s, &err) == PHS_OK);
+    const unsigned char *p = snapshot_ptr(s, lowest, 8);
+    CHECK(p && p[0] == 0x5a && p[7] == 0x5a);
+    CHECK(snapshot_ptr(s, start, 8) == NULL);   /* below the copy */
+    stack[len / 2] = 1;                         /* a page in the middle written: copied from there */
+    CHECK(snapshot_prepare(s, &m, &err) == PHS_OK && s->nregions == 1);
+    CHECK(s->regions[0].start <= start + len / 2 && s->regions[0].start >= start + len / 2 - (64u << 10));
+    unsigned char out[8];                       /* below the copy: served live, zeros (reading maps */
+    CHECK(memsrc_read(&s->base, start, out, 8, &err) == PHS_OK && out[0] == 0);   /* the zero page) */
+    m.pid = 0;                                  /* no pagemap to ask: all of it */
+    CHECK(snapshot_prepare(s, &m, &err) == PHS_OK && s->nregions == 1 && s->regions[0].start == start);
+    snapshot_free(s);
+    free(live);
+    munmap(stack, len);
+}
+
 static void test_snapshot_reserve(void)
 {
     struct memsrc *live = calloc(1, sizeof(struct bufmem));
@@ -375,7 +429,7 @@ static void test_snapshot_reserve(void)
         {0x40000000, 0x40000000 + (80u << 20), 0, MAP_R | MAP_W | MAP_P, 0, (char *)""},   /* 80 MiB */
         {0x7f0000000000, 0x7f0000001000, 0, MAP_R | MAP_W | MAP_P, 0, (char *)""},
     };
-    struct maps m = {v, 2};
+    struct maps m = {v, 2, 0};
     struct snapshot *s = snapshot_new(NULL);
     snapshot_reserve(s, &m);
     CHECK(s->reserving && s->buf && s->buf_cap >= (80u << 20) + 0x1000);
@@ -394,7 +448,7 @@ static void test_snapshot_reserve(void)
     CHECK(unused->reserving);
     snapshot_free(unused);
 
-    struct maps small = {&v[1], 1};                  /* under 64 MiB: nothing started */
+    struct maps small = {&v[1], 1, 0};                  /* under 64 MiB: nothing started */
     struct snapshot *t = snapshot_new(live);
     snapshot_reserve(t, &small);
     CHECK(!t->reserving && !t->buf);
@@ -667,6 +721,7 @@ int main(void)
     test_snapshot();
     test_snapshot_lookup();
     test_snapshot_reserve();
+    test_snapshot_trims_unwritten_pages();
     test_histogram();
     test_layouts();
     test_growth();
