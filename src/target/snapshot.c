@@ -69,7 +69,6 @@ static int worth_copying(const struct mapping *m)
 /* ---- which bytes to copy ---- */
 
 #define TRIM_MIN       (1u << 20)     /* smaller mappings are copied whole */
-#define TRIM_MARGIN    (16u << 10)    /* kept below the lowest page in use */
 #define PAGEMAP_BATCH  512            /* entries per read: 2 MiB of address space */
 
 /* /proc/PID/pagemap of the maps' process, or -1 (then nothing is trimmed). */
@@ -85,12 +84,15 @@ static int open_pagemap(const struct maps *maps)
 /* Where the copy of mapping m starts. A thread's stack is mapped whole
  * (8 MiB by default) but written from the top down, and a process with a
  * thousand threads has 8 GiB of them, nearly all never written. So an
- * anonymous mapping is copied from a margin below its lowest page that
- * the target has (present, or swapped out: /proc/PID/pagemap bits 63 and
- * 62). What lies below was never written and reads as zeros; reads there
- * are served live like any address outside the copy. The margin covers a
- * stack that grows before the pause. A heap is written from its start up,
- * so it loses nothing; neither would any mapping, whatever its use. */
+ * anonymous mapping is copied from its lowest page that the target has
+ * (present, or swapped out: /proc/PID/pagemap bits 63 and 62). What lies
+ * below was never written and reads as zeros; reads there are served live
+ * like any address outside the copy. A heap is written from its start up,
+ * so it loses nothing; neither would any mapping, whatever its use. No
+ * margin is taken below: reading a page the target does not have maps the
+ * zero page there, which would then count as in use, and each copy would
+ * start lower than the last (a stack that grows before the pause only
+ * has C frames in the new part; they are read live if ever). */
 static uint64_t copy_start(int pagemap, const struct mapping *m)
 {
     if (pagemap < 0 || m->path[0] || m->end - m->start < TRIM_MIN)
@@ -102,10 +104,8 @@ static uint64_t copy_start(int pagemap, const struct mapping *m)
         if (got < 8)
             return m->start;
         for (size_t k = 0; k < (size_t)got / 8; k++) {
-            if (entry[k] & (3ull << 62)) {
-                uint64_t used = at + k * page;
-                return used - m->start > TRIM_MARGIN ? used - TRIM_MARGIN : m->start;
-            }
+            if (entry[k] & (3ull << 62))
+                return at + k * page;
         }
         at += (uint64_t)got / 8 * page;
     }
