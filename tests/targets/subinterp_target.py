@@ -8,10 +8,10 @@ until killed. Exits 3 where the interpreter has neither module.
 
 Usage: python subinterp_target.py FACTS_PATH
 """
-import json
-import os
 import sys
 import time
+
+from facts import write_facts
 
 try:
     import _interpreters as interpreters
@@ -28,9 +28,6 @@ if hasattr(interpreters, "exec"):
 else:
     interpreters.run_string(sub, code)
 facts = {"version_info": list(sys.version_info[:3]), "interpreters": len(interpreters.list_all())}
-tmp = sys.argv[1] + ".tmp"
-with open(tmp, "w") as f:
-    json.dump(facts, f)
-os.rename(tmp, sys.argv[1])
+write_facts(sys.argv[1], facts)
 while True:
     time.sleep(3600)

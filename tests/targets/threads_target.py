@@ -8,11 +8,11 @@ default) and written only near its top.
 
 Usage: python threads_target.py FACTS_PATH [N]
 """
-import json
-import os
 import sys
 import threading
 import time
+
+from facts import write_facts
 
 
 class Held:
@@ -35,9 +35,6 @@ for t in threads:
 for _ in range(n):
     started.acquire()
 facts = {"version_info": list(sys.version_info[:3]), "threads": n}
-tmp = sys.argv[1] + ".tmp"
-with open(tmp, "w") as f:
-    json.dump(facts, f)
-os.rename(tmp, sys.argv[1])
+write_facts(sys.argv[1], facts)
 while True:
     time.sleep(3600)
