@@ -1,5 +1,7 @@
 /* snapshot.c - copies the target's writable mappings into one local buffer
- * and serves reads from it (see snapshot.h for the why).
+ * and serves reads from it (see snapshot.h for the why). An anonymous
+ * mapping is copied from its lowest page in use (copy_start): threads'
+ * stacks are mapped whole and used at the top.
  *
  * The buffer is one anonymous mapping kept across snapshots and faulted in
  * before the target is paused (MADV_POPULATE_WRITE, or touching each page
