@@ -215,6 +215,17 @@ static inline int count_gives_a_struct_away(struct walker *w, uint64_t count)
     return (count & REFCNT_IMPOSSIBLE) || (count >= REFCNT_SUSPECT && count_is_a_type(w, count));
 }
 
+/* The type of the object to admit whose header is hdr, or NULL; a
+ * candidate of a conservative scan (count_misses 0) is also tested for
+ * being a C struct. */
+static inline struct tinfo *admitted_type(struct walker *w, const uint64_t hdr[2], int count_misses)
+{
+    struct tinfo *t = object_type(w, hdr);
+    if (t && !count_misses && count_gives_a_struct_away(w, hdr[0]))
+        return NULL;
+    return t;
+}
+
 static inline int queue(struct walker *w, uint64_t addr, const unsigned char *copy, struct tinfo *t, uint32_t flags)
 {
     if (w->admitted >= MAX_OBJECTS || push(w, addr, copy, (uint32_t)(t - w->sh->types), flags) != 0) {
@@ -233,13 +244,11 @@ static int admit_elsewhere(struct walker *w, uint64_t addr, uint32_t flags, int 
     struct walk_share *sh = w->sh;
     uint64_t hdr[2];
     struct tinfo *t;
-    if (rd(w, addr, hdr, sizeof hdr) != 0 || !(t = object_type(w, hdr))) {
+    if (rd(w, addr, hdr, sizeof hdr) != 0 || !(t = admitted_type(w, hdr, count_misses))) {
         if (count_misses)
             w->stats.bad_pointers++;
         return 0;
     }
-    if (!count_misses && count_gives_a_struct_away(w, hdr[0]))
-        return 0;
     if (sh->nthreads > 1)
         pthread_mutex_lock(&sh->maps_lock);
     int added = addr_map_add(&sh->elsewhere, addr, 0);
@@ -363,14 +372,12 @@ static inline __attribute__((always_inline)) int admit_at(struct walker *w, uint
     }
     uint64_t hdr[2];
     memcpy(hdr, q, sizeof hdr);
-    struct tinfo *t = object_type(w, hdr);
+    struct tinfo *t = admitted_type(w, hdr, count_misses);
     if (!t) {
         if (count_misses)
             w->stats.bad_pointers++;
         return 0;
     }
-    if (!count_misses && count_gives_a_struct_away(w, hdr[0]))
-        return 0;
     if (w->sh->nthreads > 1) {
         if (__atomic_fetch_or(word, mask, __ATOMIC_RELAXED) & mask)
             return ADMITTED_BEFORE;
