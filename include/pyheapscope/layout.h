@@ -76,6 +76,7 @@ struct py_layout {
 #define ELEMENT_TAIL          32
 #define ELEMENT_EXTRA         40
 #define ELEMENT_EXTRA_SIZE    64     /* ElementObjectExtra {attrib, length, allocated, children, _children[4]} */
+#define ELEMENT_EXTRA_ATTRIB  0
 #define ELEMENT_EXTRA_LENGTH  8
 #define ELEMENT_EXTRA_ALLOCATED 16
 #define ELEMENT_EXTRA_CHILDREN 24

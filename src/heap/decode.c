@@ -511,7 +511,7 @@ static int64_t element_refs(struct walker *w, uint64_t obj, const struct tinfo *
         return t->basicsize;
     int64_t size = t->basicsize + ELEMENT_EXTRA_SIZE;
     walker_how(w, HEAP_EDGE_FIELD, "attrib");
-    walker_ref(w, field(w, extra, 0));
+    walker_ref(w, field(w, extra, ELEMENT_EXTRA_ATTRIB));
     int64_t n = (int64_t)field(w, extra, ELEMENT_EXTRA_LENGTH);
     int64_t alloc = (int64_t)field(w, extra, ELEMENT_EXTRA_ALLOCATED);
     uint64_t children = field(w, extra, ELEMENT_EXTRA_CHILDREN);
