@@ -134,6 +134,23 @@ class Layout:
         return word(id(o) + off)
 
 
+def ndarray_extras(a):
+    """What a numpy array holds that gc.get_referents leaves out (it has no
+    tp_traverse): its dtype, its base, and the items of an object array
+    that owns its data (fields of object type in a structured one)."""
+    out = [a.dtype]
+    if a.base is not None:
+        out.append(a.base)
+    if a.flags.owndata and a.dtype.hasobject:
+        if a.dtype.names:
+            for name in a.dtype.names:
+                if a.dtype.fields[name][0].hasobject:
+                    out.extend(a[name].flat)
+        else:
+            out.extend(a.flat)
+    return out
+
+
 def ground_truth(layout):
     objs = gc.get_objects()
     seen = {}
@@ -200,6 +217,7 @@ def ground_truth(layout):
             stack.append(o)
     del extra_roots
     code_type, dict_type = type(layout.ground_truth_probe.__code__), dict
+    ndarray = getattr(sys.modules.get('numpy'), 'ndarray', None)
     frozendict_type = getattr(builtins, 'frozendict', None)   # 3.15+
     descr_types = (type(str.join), type(int.real), type(type.__dict__['__basicsize__']),
                    type(dict.__dict__['fromkeys']), type(object.__init__))
@@ -241,6 +259,8 @@ def ground_truth(layout):
                 refs.append(as_object(w))
         if MINOR >= 10 and t is type(ground_truth):
             refs.append(o.__builtins__)
+        if ndarray is not None and isinstance(o, ndarray):
+            refs.extend(ndarray_extras(o))
         for r in refs:
             i = id(r)
             if i not in seen and i not in machinery:
@@ -474,32 +494,68 @@ def workload_cext(scale):
     return {'xml': root, 'structs': structs, 'sockets': sockets}
 
 
+def workload_numpy(scale):
+    """numpy arrays: their data is memory of their own (counted when the
+    array owns it), views lead to their base, and an object array holds its
+    items where only it leads to them: strs and lists built for it alone."""
+    import numpy as np
+    floats = [np.arange(i % 50 + 1, dtype=np.float64) for i in range(scale)]
+    shapes = [np.zeros((i % 7 + 1, 3), dtype=np.int32) for i in range(scale // 10)]
+    fortran = [np.ones((4, i % 5 + 2), order='F') for i in range(scale // 10)]
+    # owns its data, yet neither C- nor F-contiguous
+    odd = [np.empty_like(np.zeros((2, 3, 4)).transpose(1, 0, 2), order='K') for _ in range(scale // 20)]
+    views = [a[::2] for a in floats[:scale // 5]] + [s.T for s in shapes[:scale // 20]]
+    backing = [bytes(range(i % 64, i % 64 + 64)) for i in range(scale // 20)]
+    from_bytes = [np.frombuffer(b, dtype=np.uint8) for b in backing]
+    del backing
+    objects = [np.array(['item %d.%d' % (i, j) for j in range(i % 9 + 1)], dtype=object) for i in range(scale // 5)]
+    nested = np.empty(scale // 5, dtype=object)
+    for i in range(len(nested)):
+        nested[i] = ['only in the array', i * 1000003]
+    records = np.zeros(scale // 10, dtype=[('id', 'i8'), ('name', 'O'), ('score', 'f4')])
+    for i in range(len(records)):
+        records[i] = (i, 'record %d' % i, i / 2)
+    strings = np.array(['s%d' % i for i in range(scale)])          # fixed-width unicode
+    empty = [np.zeros((0, i % 3)) for i in range(scale // 20)]
+    big = np.full((256, 1024), 1.5)                                  # 2 MiB of data
+
+    class Tagged(np.ndarray):
+        pass
+    tagged = [np.arange(10).view(Tagged) for _ in range(scale // 20)]
+    for i, t in enumerate(tagged):
+        t.tag = 'tag %d' % i
+    return {'floats': floats, 'shapes': shapes, 'fortran': fortran, 'odd': odd, 'views': views,
+            'from_bytes': from_bytes, 'objects': objects, 'nested': nested, 'records': records,
+            'strings': strings, 'empty': empty, 'big': big, 'tagged': tagged}
+
+
 WORKLOADS = {'json': (workload_json, 200000), 'classes': (workload_classes, 20000), 'mix': (workload_mix, 20000),
-             'cext': (workload_cext, 5000)}
+             'cext': (workload_cext, 5000), 'numpy': (workload_numpy, 2000)}
 
 
 def main():
+    # What this frame still holds when pyheapscope looks is part of the heap
+    # it sees, and of no ground truth from 3.11 (a running frame is no
+    # object): only names the truth reaches otherwise (sys.argv's strs)
+    # stay, so the scale, the start time and the temporary name are not
+    # kept in locals.
     facts_path, name = sys.argv[1], sys.argv[2]
-    build, scale = WORKLOADS[name]
-    if len(sys.argv) > 3:
-        scale = int(sys.argv[3])
     global workload
-    workload = build(scale)
+    workload = WORKLOADS[name][0](int(sys.argv[3]) if len(sys.argv) > 3 else WORKLOADS[name][1])
     layout = Layout()
     layout.ground_truth_probe = ground_truth
     gc.collect()
-    t0 = time.time()
+    started = time.time()
     facts = ground_truth(layout)
-    facts['ground_truth_seconds'] = time.time() - t0
+    facts['ground_truth_seconds'] = time.time() - started
     facts['workload'] = name
     text = json.dumps(facts)
-    del facts, layout
+    del facts, layout, started
     gc.collect()    # what the walk left behind in cycles, before anyone looks
-    tmp = facts_path + '.tmp'
-    with open(tmp, 'w') as f:
+    with open(facts_path + '.tmp', 'w') as f:
         f.write(text)
     del f, text
-    os.rename(tmp, facts_path)
+    os.rename(facts_path + '.tmp', facts_path)
     while True:
         time.sleep(3600)
 
