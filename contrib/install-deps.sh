@@ -6,7 +6,8 @@
 #   tests: python3 + pytest, python3.11 and its debug file (python3.11-dbg) for
 #          the stripped-distro-build tests, binutils (readelf), util-linux
 #          (setpriv, for the permission test), patchelf (for
-#          ../shared/tools/debian-python, which unpacks Debian's 3.13-3.15)
+#          ../shared/tools/debian-python, which unpacks Debian's 3.13-3.15),
+#          python3-numpy (numpy 1.x for python3.11: the numpy accuracy workload)
 #   bench: python3-objgraph (the in-process tool `make bench` compares with)
 #   robustness: clang + libclang-rt-14-dev (libFuzzer, `make fuzz`), valgrind
 set -eu
@@ -20,6 +21,6 @@ apt-get install -y -qq --no-install-recommends \
     gcc g++ make pkg-config libc6-dev libelf-dev libdw-dev libncurses-dev libjson-c-dev zlib1g-dev \
     libsimdjson-dev \
     python3 python3-pytest python3.11 python3.11-dbg \
-    binutils util-linux patchelf gawk tmux strace ca-certificates python3-objgraph \
+    binutils util-linux patchelf gawk tmux strace ca-certificates python3-objgraph python3-numpy \
     clang libclang-rt-14-dev valgrind >/dev/null
 echo "install-deps.sh: done"

@@ -84,6 +84,26 @@ struct py_layout {
 #define STRUCT_CODES          32     /* _struct's PyStructObject {HEAD, s_size, s_len, s_codes, s_format, weakreflist} */
 #define STRUCT_FORMAT         40
 #define STRUCT_CODE_SIZE      32     /* formatcode {fmtdef, offset, size, repeat} */
+/* numpy's ndarray (PyArrayObject_fields, the same in numpy 1.7-2.x) and its
+ * dtype (PyArray_Descr), whose fields after type_num differ: 1.x has
+ * {char flags at 27; int elsize, alignment}, 2.x {u64 flags; intp elsize,
+ * alignment}. */
+#define NDARRAY_DATA          16
+#define NDARRAY_ND            24
+#define NDARRAY_DIMS          32
+#define NDARRAY_BASE          48
+#define NDARRAY_DESCR         56
+#define NDARRAY_FLAGS         64
+#define NDARRAY_WEAKREFLIST   72
+#define NDARRAY_OWNDATA       0x4
+#define NDARRAY_MAXDIMS       64
+#define NPDESCR_TYPE_NUM      28
+#define NPDESCR_FLAGS_1       27     /* char */
+#define NPDESCR_ELSIZE_1      32     /* int, then int alignment */
+#define NPDESCR_FLAGS_2       32     /* npy_uint64 */
+#define NPDESCR_ELSIZE_2      40     /* npy_intp, then npy_intp alignment */
+#define NPY_OBJECT            17
+#define NPY_ITEM_REFCOUNT     0x1    /* the items hold references */
 
 /* The rules for CPython 3.minor; NULL outside 3.7-3.15. */
 const struct py_layout *py_layout_for(unsigned major, unsigned minor);

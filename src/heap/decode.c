@@ -543,6 +543,104 @@ static int64_t struct_refs(struct walker *w, uint64_t obj, const struct tinfo *t
     return t->basicsize;
 }
 
+/* ---- numpy's ndarray ---- */
+
+/* A dtype's item size and whether its items hold references. The u64 at
+ * offset 32 tells the layouts apart: numpy 2's flags there are a byte's
+ * worth of bits, numpy 1's int alignment after elsize is at least 1, so
+ * the word is 2^32 or more; and the alignment must be a power of two. */
+static int numpy_descr(struct walker *w, uint64_t descr, int64_t *elsize, int *object, int *refs)
+{
+    unsigned char d[56];
+    if (!descr || (descr & 7) || rd(w, descr, d, sizeof d) != 0)
+        return -1;
+    int32_t type_num;
+    uint64_t word;
+    memcpy(&type_num, d + NPDESCR_TYPE_NUM, 4);
+    memcpy(&word, d + NPDESCR_FLAGS_2, 8);
+    int64_t align;
+    if (word >> 32) {
+        int32_t e, a;
+        memcpy(&e, d + NPDESCR_ELSIZE_1, 4);
+        memcpy(&a, d + NPDESCR_ELSIZE_1 + 4, 4);
+        *elsize = e;
+        align = a;
+        *refs = d[NPDESCR_FLAGS_1] & NPY_ITEM_REFCOUNT;
+    } else {
+        memcpy(elsize, d + NPDESCR_ELSIZE_2, 8);
+        memcpy(&align, d + NPDESCR_ELSIZE_2 + 8, 8);
+        *refs = (word & NPY_ITEM_REFCOUNT) != 0;
+    }
+    *object = type_num == NPY_OBJECT;
+    if (*elsize < 0 || *elsize > (1ll << 31) || align <= 0 || align > 4096 || (align & (align - 1)))
+        return -1;
+    return 0;
+}
+
+/* The 8-byte values at every byte offset of a block of records that point
+ * at valid objects: a packed record puts its fields at any offset (an
+ * object field after an int32 is at 4, the next record's 20 bytes on). */
+static void scan_records(struct walker *w, uint64_t addr, int64_t len)
+{
+    if (len < 8)
+        return;
+    if (w->follow)
+        w->stats.conservative_scans++;
+    walker_how(w, HEAP_EDGE_SCAN, NULL);
+    unsigned char bytes[MAX_SCAN_BYTES + 7];
+    for (int64_t off = 0; off + 8 <= len; off += MAX_SCAN_BYTES) {
+        int64_t n = len - off < MAX_SCAN_BYTES + 7 ? len - off : MAX_SCAN_BYTES + 7;
+        const unsigned char *v = walker_view(w, addr + (uint64_t)off, (size_t)n);
+        if (!v)
+            return;
+        memcpy(bytes, v, (size_t)n);      /* the view is reused by walker_maybe_ref */
+        for (int64_t i = 0; i + 8 <= n && i < MAX_SCAN_BYTES; i++) {
+            uint64_t word;
+            memcpy(&word, bytes + i, 8);
+            if (word && !(word & 7))
+                walker_maybe_ref(w, word);
+        }
+    }
+}
+
+/* An ndarray: its base (what a view's memory belongs to) and dtype, and
+ * the items of an object array. Its __sizeof__ counts the shape and
+ * strides (one block of 2 * nd words) and, when it owns its data, the
+ * data: elsize times the product of the shape. */
+static int64_t ndarray_refs(struct walker *w, uint64_t obj, const struct tinfo *t)
+{
+    walker_how(w, HEAP_EDGE_FIELD, "base");
+    walker_ref(w, field(w, obj, NDARRAY_BASE));
+    uint64_t descr = field(w, obj, NDARRAY_DESCR);
+    walker_how(w, HEAP_EDGE_FIELD, "descr");
+    walker_ref(w, descr);
+    if (t->core_basicsize > NDARRAY_WEAKREFLIST + 8)   /* numpy 1.22+: _buffer_info, mem_handler */
+        conservative_scan(w, obj, t, NDARRAY_WEAKREFLIST + 8, t->core_basicsize);
+    int32_t nd, flags;
+    if (rd(w, obj + NDARRAY_ND, &nd, 4) != 0 || rd(w, obj + NDARRAY_FLAGS, &flags, 4) != 0 || nd < 0 ||
+        nd > NDARRAY_MAXDIMS)
+        return t->basicsize;
+    int64_t size = t->basicsize + 16 * nd;
+    int64_t dims[NDARRAY_MAXDIMS], n = 1, elsize, nbytes;
+    int object, refs;
+    if (!(flags & NDARRAY_OWNDATA) || numpy_descr(w, descr, &elsize, &object, &refs) != 0 ||
+        (nd && rd(w, field(w, obj, NDARRAY_DIMS), dims, 8 * (size_t)nd) != 0))
+        return size;
+    for (int i = 0; i < nd; i++)
+        if (dims[i] < 0 || __builtin_mul_overflow(n, dims[i], &n))
+            return size;
+    if (__builtin_mul_overflow(n, elsize, &nbytes) || nbytes > (1ll << 47))
+        return size;
+    uint64_t data = field(w, obj, NDARRAY_DATA);
+    if (object && elsize == 8) {
+        walker_how(w, HEAP_EDGE_ITEM, NULL);
+        ref_array(w, data, n);
+    } else if (refs) {                        /* a structured dtype with object fields */
+        scan_records(w, data, nbytes);
+    }
+    return size + nbytes;
+}
+
 /* ---- frames and generators ---- */
 
 struct code_counts {
@@ -1098,6 +1196,9 @@ void decode_object(struct walker *w, uint64_t obj, const unsigned char *copy, co
         break;
     case LK_STRUCT:
         size = struct_refs(w, obj, t);
+        break;
+    case LK_NDARRAY:
+        size = ndarray_refs(w, obj, t);
         break;
     case LK_CODE:
         size = code_refs(w, obj, t);

@@ -72,6 +72,31 @@ def debian_python(version):
     return result
 
 
+_numpy_cache = {}
+DEBIAN_NUMPY_TOOL = os.path.join(REPO, "tests", "tools", "debian-numpy")
+
+
+def numpy_env(python):
+    """The environment under which `python` imports numpy, or skip saying
+    why: Debian's python3.11 has the python3-numpy package; Debian
+    unstable's 3.14+ get that suite's numpy 2 from tests/tools/debian-numpy."""
+    if python not in _numpy_cache:
+        result = (None, "%s cannot import numpy" % python)
+        if subprocess.run([python, "-c", "import numpy"], capture_output=True).returncode == 0:
+            result = ({}, "")
+        elif python in [path for path, _ in _debian_cache.values()]:
+            out = subprocess.run([DEBIAN_NUMPY_TOOL, python], capture_output=True, text=True, timeout=600)
+            if out.returncode == 0:
+                result = (dict(line.split("=", 1) for line in out.stdout.split()), "")
+            else:
+                result = (None, out.stderr.strip()[-300:])
+        _numpy_cache[python] = result
+    env, why = _numpy_cache[python]
+    if env is None:
+        pytest.skip("no numpy: " + why)
+    return env
+
+
 def interpreter_params():
     """pytest params (id, getter) for every supported interpreter we may find.
     PYHEAPSCOPE_TEST_ONLY (comma-separated ids, e.g. pyenv-3.7,debian-3.11)
@@ -114,10 +139,10 @@ def resolve_interpreter(spec):
 class Target:
     """A running interpreter that wrote its facts; killed at teardown."""
 
-    def __init__(self, python, script, args, tmp_path, timeout=60):
+    def __init__(self, python, script, args, tmp_path, timeout=60, env=None):
         self.facts_path = str(tmp_path / "facts.json")
         self.proc = subprocess.Popen([python, os.path.join(TARGETS, script), self.facts_path] + list(args),
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL, env=dict(os.environ, **(env or {})))
         self.pid = self.proc.pid
         deadline = time.time() + timeout
         while not os.path.exists(self.facts_path):
@@ -147,10 +172,10 @@ def binary():
 def make_target(tmp_path):
     targets = []
 
-    def start(python, script="info_target.py", args=(), subdir=None, timeout=60):
+    def start(python, script="info_target.py", args=(), subdir=None, timeout=60, env=None):
         d = tmp_path / (subdir or "t%d" % len(targets))
         d.mkdir()
-        t = Target(python, script, args, d, timeout=timeout)
+        t = Target(python, script, args, d, timeout=timeout, env=env)
         targets.append(t)
         return t
 

@@ -14,10 +14,10 @@ import os
 
 import pytest
 
-from conftest import interpreter_params, resolve_interpreter, run_json, run_tool
+from conftest import interpreter_params, numpy_env, resolve_interpreter, run_json, run_tool
 
 SCALE = float(os.environ.get("PYHEAPSCOPE_TEST_SCALE", "1"))
-WORKLOADS = {"json": 200000, "classes": 20000, "mix": 20000, "cext": 5000}
+WORKLOADS = {"json": 200000, "classes": 20000, "mix": 20000, "cext": 5000, "numpy": 2000}
 MIN_OBJECTS = 100
 COUNT_TOLERANCE = 0.005
 BYTES_TOLERANCE = 0.01
@@ -26,7 +26,8 @@ TOTAL_TOLERANCE = 0.01
 
 def start_heap_target(make_target, python, workload):
     scale = max(200, int(WORKLOADS[workload] * SCALE))
-    return make_target(python, "heap_target.py", (workload, str(scale)), timeout=600), scale
+    env = numpy_env(python) if workload == "numpy" else None
+    return make_target(python, "heap_target.py", (workload, str(scale)), timeout=600, env=env), scale
 
 
 def differences(tool, truth):
@@ -61,6 +62,10 @@ def check_workload_is_there(workload, truth, scale, minor):
         assert kinds["__main__.Record"]["count"] == scale
         assert kinds["__main__.Point"]["count"] == scale
         assert kinds["dict of __main__.Plain"]["count"] >= scale // 2
+    elif workload == "numpy":
+        arrays = kinds["numpy.ndarray"]
+        assert arrays["count"] >= scale + scale // 5
+        assert arrays["bytes"] >= 2 << 20           # the one big array's data
     elif workload == "cext":
         assert kinds["xml.etree.ElementTree.Element"]["count"] >= scale + 6 * (scale // 10)
         assert kinds["dict"]["count"] >= scale      # the attrib dicts
@@ -98,6 +103,9 @@ def test_histogram_matches_the_targets_own_view(binary, make_target, spec, workl
     if workload == "cext" and minor >= 10:
         # 90, under the bar's 100 objects, so checked here
         assert kinds["_struct.Struct"]["bytes"] == truth["kinds"]["_struct.Struct"]["bytes"]
+    if workload == "numpy":
+        # the arrays' own memory, their data when they own it, to the byte
+        assert kinds["numpy.ndarray"]["bytes"] == truth["kinds"]["numpy.ndarray"]["bytes"]
     permanent = sum(k["permanent"] for k in tool["kinds"])
     assert permanent == tool["permanent_objects"]
     check_threads_agree(target.pid)
