@@ -27,6 +27,13 @@ enum instance_dict_scheme {
     IDICT_INLINE_VALUES,      /* 3.13+: values inline after the object, dict at obj-24 */
 };
 
+/* How _queue.SimpleQueue keeps its items. */
+enum simplequeue_scheme {
+    SQ_LIST,                  /* <=3.12: a list at SQ_LIST_LST */
+    SQ_RING,                  /* 3.13+: a ring buffer of its own (RingBuf) */
+    SQ_RING_SIZED,            /* 3.15+: as 3.13, and __sizeof__ counts the buffer */
+};
+
 struct py_layout {
     unsigned minor;
     enum sizeof_header_rule header_rule;
@@ -37,6 +44,9 @@ struct py_layout {
     int int_min_digits;       /* int.__sizeof__ counts at least this many digits (0, or 1 from 3.11) */
     uint32_t dict_presize_rounds_over; /* below this PY_VERSION_HEX, presizing a dict (dict(d)) may
                                           take one power of two more than it needs (gh-133703) */
+    enum simplequeue_scheme simplequeue;
+    int bytesio_buf_traversed;    /* 3.12+: io.BytesIO's tp_traverse visits its buffer (a bytes
+                                     object then, not part of the BytesIO) */
 };
 
 /* Flags of tp_flags the walk reads (cpython-internals.md 5.5). */
@@ -84,6 +94,15 @@ struct py_layout {
 #define STRUCT_CODES          32     /* _struct's PyStructObject {HEAD, s_size, s_len, s_codes, s_format, weakreflist} */
 #define STRUCT_FORMAT         40
 #define STRUCT_CODE_SIZE      32     /* formatcode {fmtdef, offset, size, repeat} */
+#define SQ_LIST_LST           32     /* <=3.12 simplequeueobject {HEAD, lock, locked, lst, lst_pos, weakreflist} */
+#define SQ_RING_GET           32     /* 3.13+ {HEAD, has_threads_waiting, RingBuf {put_idx, get_idx, */
+#define SQ_RING_ITEMS         40     /*        items, items_cap, num_items}, weakreflist} */
+#define SQ_RING_CAP           48
+#define SQ_RING_COUNT         56
+#define BYTESIO_BUF           16     /* bytesio {HEAD, buf, pos, string_size, dict, weakreflist, exports} */
+#define DECIMAL_FLAGS         24     /* PyDecObject {HEAD, hash, mpd_t {uint8 flags, exp, digits, len, */
+#define DECIMAL_ALLOC         56     /*              alloc, data}, data[4]}, the same 3.7-3.15 */
+#define DECIMAL_DATAFLAGS     0xe0   /* MPD_STATIC_DATA | MPD_SHARED_DATA | MPD_CONST_DATA: not its own */
 /* numpy's ndarray (PyArrayObject_fields, the same in numpy 1.7-2.x) and its
  * dtype (PyArray_Descr), whose fields after type_num differ: 1.x has
  * {char flags at 27; int elsize, alignment}, 2.x {u64 flags; intp elsize,

@@ -543,6 +543,63 @@ static int64_t struct_refs(struct walker *w, uint64_t obj, const struct tinfo *t
     return t->basicsize;
 }
 
+/* A queue.SimpleQueue: up to 3.12 its items are a list; from 3.13 a ring
+ * buffer of its own, num_items slots from get_idx on, wrapping at
+ * items_cap (strs queued there are on no collector list: only the queue
+ * leads to them). 3.15's __sizeof__ counts the buffer. */
+static int64_t simplequeue_refs(struct walker *w, uint64_t obj, const struct tinfo *t)
+{
+    if (w->lay->simplequeue == SQ_LIST) {
+        walker_how(w, HEAP_EDGE_FIELD, "lst");
+        walker_ref(w, field(w, obj, SQ_LIST_LST));
+        return t->basicsize;
+    }
+    int64_t get = (int64_t)field(w, obj, SQ_RING_GET), cap = (int64_t)field(w, obj, SQ_RING_CAP);
+    int64_t n = (int64_t)field(w, obj, SQ_RING_COUNT);
+    uint64_t items = field(w, obj, SQ_RING_ITEMS);
+    if (cap <= 0 || cap > MAX_ITEMS || get < 0 || get >= cap || n < 0 || n > cap || !items || (items & 7))
+        return t->basicsize;
+    walker_how(w, HEAP_EDGE_ITEM, NULL);
+    int64_t first = cap - get < n ? cap - get : n;
+    ref_array(w, items + 8 * (uint64_t)get, first);
+    ref_array(w, items, n - first);
+    return t->basicsize + (w->lay->simplequeue == SQ_RING_SIZED ? 8 * cap : 0);
+}
+
+/* An io.BytesIO: its __sizeof__ counts its buffer, a bytes object, while
+ * no one else holds it. Up to 3.11 the collector does not see the buffer:
+ * an unshared one is part of the BytesIO, as CPython reports it. From 3.12
+ * the collector visits it, so any walk of the heap from inside holds it
+ * too and getsizeof leaves it out: it is a bytes object of its own. */
+static int64_t bytesio_refs(struct walker *w, uint64_t obj, const struct tinfo *t)
+{
+    uint64_t buf = field(w, obj, BYTESIO_BUF);
+    if (!buf || (buf & 7))
+        return t->basicsize;
+    if (!w->lay->bytesio_buf_traversed) {
+        uint32_t refcnt = (uint32_t)field(w, buf, WO(w, OBJECT_REFCNT));
+        int64_t n = ob_size(w, buf);
+        const struct tinfo *bt = types_get(w, field(w, buf, WO(w, OBJECT_TYPE)), 1);
+        if (refcnt == 1 && bt && bt->valid && bt->layout == LK_BYTES && n >= 0 && n < MAX_ITEMS)
+            return t->basicsize + bt->basicsize + n * bt->itemsize;
+    }
+    walker_how(w, HEAP_EDGE_FIELD, "buf");
+    walker_ref(w, buf);
+    return t->basicsize;
+}
+
+/* A decimal.Decimal: its coefficient lives in the object (4 words) until
+ * it outgrows them; then __sizeof__ counts the words allocated for it. */
+static int64_t decimal_size(struct walker *w, uint64_t obj, const struct tinfo *t)
+{
+    unsigned char flags;
+    int64_t alloc = (int64_t)field(w, obj, DECIMAL_ALLOC);
+    if (rd(w, obj + DECIMAL_FLAGS, &flags, 1) != 0 || (flags & DECIMAL_DATAFLAGS) || alloc <= 0 ||
+        alloc > MAX_ITEMS)
+        return t->basicsize;
+    return t->basicsize + 8 * alloc;
+}
+
 /* ---- numpy's ndarray ---- */
 
 /* A dtype's item size and whether its items hold references. The u64 at
@@ -1199,6 +1256,15 @@ void decode_object(struct walker *w, uint64_t obj, const unsigned char *copy, co
         break;
     case LK_NDARRAY:
         size = ndarray_refs(w, obj, t);
+        break;
+    case LK_SIMPLEQUEUE:
+        size = simplequeue_refs(w, obj, t);
+        break;
+    case LK_DECIMAL:
+        size = decimal_size(w, obj, t);
+        break;
+    case LK_BYTESIO:
+        size = bytesio_refs(w, obj, t);
         break;
     case LK_CODE:
         size = code_refs(w, obj, t);

@@ -77,6 +77,9 @@ static const struct {
     {NULL, "_io.BufferedRandom", LK_BUFFERED},
     {NULL, "xml.etree.ElementTree.Element", LK_ELEMENT},
     {NULL, "_struct.Struct", LK_STRUCT},     /* 3.9+; "Struct" before, too plain a name to match */
+    {NULL, "_queue.SimpleQueue", LK_SIMPLEQUEUE},
+    {NULL, "_io.BytesIO", LK_BYTESIO},
+    {NULL, "decimal.Decimal", LK_DECIMAL},
     {NULL, "numpy.ndarray", LK_NDARRAY},
 };
 #define NKNOWN (sizeof known_types / sizeof known_types[0])

@@ -69,6 +69,9 @@ def check_workload_is_there(workload, truth, scale, minor):
     elif workload == "cext":
         assert kinds["xml.etree.ElementTree.Element"]["count"] >= scale + 6 * (scale // 10)
         assert kinds["dict"]["count"] >= scale      # the attrib dicts
+        assert kinds["_queue.SimpleQueue"]["count"] == 20
+        assert kinds["decimal.Decimal"]["count"] >= 2 * (scale // 10)
+        assert kinds["_io.BytesIO"]["count"] >= scale // 20
     else:
         assert kinds["collections.deque"]["count"] >= 1
         assert kinds["generator"]["count"] >= 1
@@ -103,6 +106,10 @@ def test_histogram_matches_the_targets_own_view(binary, make_target, spec, workl
     if workload == "cext" and minor >= 10:
         # 90, under the bar's 100 objects, so checked here
         assert kinds["_struct.Struct"]["bytes"] == truth["kinds"]["_struct.Struct"]["bytes"]
+    if workload == "cext":
+        # 20 queues (3.15 counts their buffers), to the byte, as the Decimals and BytesIOs
+        for name in ("_queue.SimpleQueue", "decimal.Decimal", "_io.BytesIO"):
+            assert kinds[name]["bytes"] == truth["kinds"][name]["bytes"], name
     if workload == "numpy":
         # the arrays' own memory, their data when they own it, to the byte
         assert kinds["numpy.ndarray"]["bytes"] == truth["kinds"]["numpy.ndarray"]["bytes"]

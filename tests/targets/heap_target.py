@@ -152,6 +152,7 @@ def ndarray_extras(a):
 
 
 def ground_truth(layout):
+    started = time.time()
     objs = gc.get_objects()
     seen = {}
     stack = []
@@ -286,6 +287,7 @@ def ground_truth(layout):
         total_count += 1
         total_bytes += size
     return {'pid': os.getpid(), 'version': list(sys.version_info[:3]), 'objects': total_count,
+            'ground_truth_seconds': time.time() - started,
             'bytes': total_bytes, 'gc_objects': gc_objects, 'permanent_objects': permanent,
             'kinds': {k: {'count': v[0], 'bytes': v[1]} for k, v in kinds.items()}}
 
@@ -472,7 +474,12 @@ def workload_cext(scale):
     xml.etree Elements (children and attrib dict in an extra block; the
     attrib dicts hold only strs, so before 3.14 the collector untracks them
     and only the Element leads to them), struct.Struct (format codes), the
-    ssl module, whose state holds 3.12's error-code tables, and sockets."""
+    ssl module, whose state holds 3.12's error-code tables, sockets,
+    queue.SimpleQueue (a ring buffer from 3.13), decimal.Decimal (a
+    coefficient of its own past 4 words) and io.BytesIO (its buffer)."""
+    import decimal
+    import io
+    import queue
     import socket
     import ssl  # noqa: F401 (its module state is part of the heap)
     import struct
@@ -491,7 +498,23 @@ def workload_cext(scale):
     # a socket's C struct points at its module's state, a C struct that
     # starts with pointers: a conservative scan must not take it for an object
     sockets = [socket.socket() for _ in range(3)]
-    return {'xml': root, 'structs': structs, 'sockets': sockets}
+    # from 3.13 a SimpleQueue keeps its items in a buffer of its own: these
+    # strs are on no collector list, and only the queue leads to them
+    queues = [queue.SimpleQueue() for _ in range(20)]
+    for i in range(scale):
+        queues[i % 20].put('queued %d' % i)
+    # a Decimal's coefficient outgrows the object past 4 words (76 digits)
+    with decimal.localcontext() as ctx:
+        ctx.prec = 120
+        decimals = [decimal.Decimal(i + 1) / 7 for i in range(scale // 10)] + \
+                   [decimal.Decimal(i) for i in range(scale // 10)]
+    # a BytesIO's getsizeof counts its buffer while nothing else holds it
+    streams = [io.BytesIO(b'%d' % i * (i % 50)) for i in range(scale // 20)]
+    for i, s in enumerate(streams[:scale // 40]):
+        s.write(b'written %d' % i * 20)
+    shared = [s.getvalue() for s in streams[-10:]]
+    return {'xml': root, 'structs': structs, 'sockets': sockets, 'queues': queues, 'decimals': decimals,
+            'streams': streams, 'shared': shared}
 
 
 def workload_numpy(scale):
@@ -536,21 +559,19 @@ WORKLOADS = {'json': (workload_json, 200000), 'classes': (workload_classes, 2000
 def main():
     # What this frame still holds when pyheapscope looks is part of the heap
     # it sees, and of no ground truth from 3.11 (a running frame is no
-    # object): only names the truth reaches otherwise (sys.argv's strs)
-    # stay, so the scale, the start time and the temporary name are not
-    # kept in locals.
+    # object), and up to 3.10 the truth counts what they held while it ran:
+    # only names the truth reaches otherwise (sys.argv's strs) stay, so the
+    # scale and the temporary name are not kept in locals.
     facts_path, name = sys.argv[1], sys.argv[2]
     global workload
     workload = WORKLOADS[name][0](int(sys.argv[3]) if len(sys.argv) > 3 else WORKLOADS[name][1])
     layout = Layout()
     layout.ground_truth_probe = ground_truth
     gc.collect()
-    started = time.time()
     facts = ground_truth(layout)
-    facts['ground_truth_seconds'] = time.time() - started
     facts['workload'] = name
     text = json.dumps(facts)
-    del facts, layout, started
+    del facts, layout
     gc.collect()    # what the walk left behind in cycles, before anyone looks
     with open(facts_path + '.tmp', 'w') as f:
         f.write(text)
