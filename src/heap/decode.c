@@ -1266,6 +1266,9 @@ void decode_object(struct walker *w, uint64_t obj, const unsigned char *copy, co
     case LK_BYTESIO:
         size = bytesio_refs(w, obj, t);
         break;
+    case LK_NPSCALAR:
+        size += t->sizeof_extra;
+        break;
     case LK_CODE:
         size = code_refs(w, obj, t);
         break;

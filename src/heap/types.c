@@ -81,6 +81,7 @@ static const struct {
     {NULL, "_io.BytesIO", LK_BYTESIO},
     {NULL, "decimal.Decimal", LK_DECIMAL},
     {NULL, "numpy.ndarray", LK_NDARRAY},
+    {NULL, "numpy.generic", LK_NPSCALAR},     /* the base of every numpy scalar type */
 };
 #define NKNOWN (sizeof known_types / sizeof known_types[0])
 
@@ -112,6 +113,30 @@ void types_init(struct walker *w)
     uint64_t dummy_var;
     if (elf_file_symbol(&w->p->elf, "_PySet_Dummy", &dummy_var, NULL))
         rd64(w, dummy_var, &w->sh->set_dummy);
+}
+
+/* The item size numpy's __sizeof__ of a scalar adds to the object (which
+ * holds the value already), for the fixed-size scalar types by their
+ * names in numpy 1.x and 2.x; 0 for the others (str_, bytes_, void keep
+ * the sizes of their own bases). */
+static int64_t numpy_scalar_itemsize(const char *tp_name)
+{
+    static const struct {
+        const char *name;
+        int64_t size;
+    } scalars[] = {
+        {"bool", 1},     {"bool_", 1},       {"int8", 1},        {"uint8", 1},       {"int16", 2},
+        {"uint16", 2},   {"float16", 2},     {"int32", 4},       {"uint32", 4},      {"float32", 4},
+        {"int64", 8},    {"uint64", 8},      {"longlong", 8},    {"ulonglong", 8},   {"float64", 8},
+        {"complex64", 8}, {"datetime64", 8}, {"timedelta64", 8}, {"float128", 16},  {"longdouble", 16},
+        {"complex128", 16}, {"complex256", 32}, {"clongdouble", 32},
+    };
+    if (strncmp(tp_name, "numpy.", 6) != 0)
+        return 0;
+    for (size_t i = 0; i < sizeof scalars / sizeof scalars[0]; i++)
+        if (strcmp(tp_name + 6, scalars[i].name) == 0)
+            return scalars[i].size;
+    return 0;
 }
 
 static int core_layout_of(const struct walker *w, uint64_t addr, const char *tp_name, enum layout_kind *lk)
@@ -362,7 +387,7 @@ static struct tinfo *types_find(struct walker *w, uint64_t addr, int depth)
     enum layout_kind lk = LK_OBJECT;
     int is_core = core_layout_of(w, addr, name, &lk);
     int64_t core_basicsize = basicsize;
-    int64_t *members = NULL;
+    int64_t *members = NULL, sizeof_extra = 0;
     uint32_t nmembers = 0;
     if (!is_core) {
         if (!base)
@@ -372,6 +397,7 @@ static struct tinfo *types_find(struct walker *w, uint64_t addr, int depth)
             return b ? &w->sh->types[idx] : NULL;
         lk = b->layout;
         core_basicsize = b->core_basicsize;
+        sizeof_extra = b->sizeof_extra;
         if (b->nmembers) {
             members = malloc(b->nmembers * sizeof *members);
             if (!members) {
@@ -393,6 +419,9 @@ static struct tinfo *types_find(struct walker *w, uint64_t addr, int depth)
     t->core_basicsize = core_basicsize;
     t->members = members;
     t->nmembers = nmembers;
+    if (lk == LK_NPSCALAR && numpy_scalar_itemsize(name))
+        sizeof_extra = numpy_scalar_itemsize(name);
+    t->sizeof_extra = sizeof_extra;
     int is_heap = (flags & TPF_HEAPTYPE) != 0;
     if (is_heap)
         t->cached_keys = field(w, addr, WO(w, HEAPTYPE_CACHED_KEYS));

@@ -19,7 +19,7 @@ enum layout_kind {
     LK_STATICMETHOD, LK_PROPERTY, LK_DESCR, LK_FRAME, LK_GEN, LK_CORO, LK_WEAKREF, LK_RANGE, LK_SLICE,
     LK_MEMORYVIEW, LK_MANAGEDBUF, LK_ARRAY, LK_DEQUE, LK_DEFDICT, LK_ODICT, LK_BUFFERED,
     LK_ELEMENT, LK_STRUCT, LK_NDARRAY, LK_SIMPLEQUEUE, LK_DECIMAL,
-    LK_BYTESIO,
+    LK_BYTESIO, LK_NPSCALAR,
     LK_COUNT
 };
 
@@ -46,6 +46,7 @@ struct tinfo {
      * the walk sizes them where it admits them, without queueing them. */
     int leaf;
     int64_t header;           /* header_bytes() of its instances, or -1 if it depends on the object */
+    int64_t sizeof_extra;     /* numpy scalars: the item size their __sizeof__ adds to basicsize */
 };
 
 /* A set of target addresses, or a map from them to a small number:

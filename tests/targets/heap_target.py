@@ -520,7 +520,8 @@ def workload_cext(scale):
 def workload_numpy(scale):
     """numpy arrays: their data is memory of their own (counted when the
     array owns it), views lead to their base, and an object array holds its
-    items where only it leads to them: strs and lists built for it alone."""
+    items where only it leads to them: strs and lists built for it alone.
+    And numpy scalars."""
     import numpy as np
     floats = [np.arange(i % 50 + 1, dtype=np.float64) for i in range(scale)]
     shapes = [np.zeros((i % 7 + 1, 3), dtype=np.int32) for i in range(scale // 10)]
@@ -542,6 +543,11 @@ def workload_numpy(scale):
     empty = [np.zeros((0, i % 3)) for i in range(scale // 20)]
     big = np.full((256, 1024), 1.5)                                  # 2 MiB of data
 
+    # scalars: their getsizeof adds the item size to the object again
+    scalars = [np.float64(i) for i in range(scale // 5)] + [np.int32(i) for i in range(scale // 10)] + \
+              [np.uint8(i % 256) for i in range(scale // 10)] + [np.complex128(i) for i in range(scale // 10)] + \
+              [np.datetime64(i, 's') for i in range(scale // 10)]
+
     class Tagged(np.ndarray):
         pass
     tagged = [np.arange(10).view(Tagged) for _ in range(scale // 20)]
@@ -549,7 +555,7 @@ def workload_numpy(scale):
         t.tag = 'tag %d' % i
     return {'floats': floats, 'shapes': shapes, 'fortran': fortran, 'odd': odd, 'views': views,
             'from_bytes': from_bytes, 'objects': objects, 'nested': nested, 'records': records,
-            'strings': strings, 'empty': empty, 'big': big, 'tagged': tagged}
+            'strings': strings, 'empty': empty, 'big': big, 'tagged': tagged, 'scalars': scalars}
 
 
 WORKLOADS = {'json': (workload_json, 200000), 'classes': (workload_classes, 20000), 'mix': (workload_mix, 20000),
