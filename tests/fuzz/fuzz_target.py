@@ -4,11 +4,16 @@ Small on purpose (a recording keeps every page the walk touches, and the
 fuzzer mutates all of it), but with one or a few of every layout the walker
 decodes: dicts combined and split, managed instance dicts, __slots__, every
 str kind, big ints, sets after deletions, deque blocks, a generator and a
-coroutine suspended, closures, weakrefs, cycles, and a second thread whose
-frame holds locals. Run with -S -I; prints "ready" when it is.
+coroutine suspended, closures, weakrefs, cycles, a second thread whose
+frame holds locals, and three C types with decoders of their own (Struct,
+SimpleQueue, BytesIO; xml.etree and decimal would add thousands of objects
+of their imports). Run with -S -I; prints "ready" when it is.
 """
 import array
+import _queue
 import collections
+import io
+import struct
 import sys
 import threading
 import time
@@ -76,6 +81,14 @@ keep = {
     "closure": closure("captured"),
     "method": Plain(99).__init__,
 }
+q = _queue.SimpleQueue()
+for i in range(40):
+    q.put("queued %d" % i)
+for i in range(10):
+    q.get()                           # the ring buffer's start moves (3.13+)
+stream = io.BytesIO(b"initial")
+stream.write(b"written" * 10)
+keep.update({"struct": struct.Struct("<2Ih3s"), "queue": q, "bytesio": stream})
 next(keep["gen"])
 c = coro()
 keep["coro"] = c
