@@ -2,7 +2,8 @@
 (tests/targets/retain_target.py), on every interpreter here: the retained
 size of the cache equals what the target computes it alone keeps alive;
 paths name the chain module app -> cache -> 'orders' -> [i], the local
-variable of a thread's frame, a reference cycle; garbage is unreachable."""
+variable of a thread's frame, a reference cycle, a str's place in a
+queue.SimpleQueue; garbage is unreachable."""
 import json
 
 import pytest
@@ -66,6 +67,13 @@ def test_retained_and_paths_match_the_target(dumped):
     assert out["reachable"] and [s["how"] for s in steps[-2:]] in (["['ring']", ".peer"], [".__dict__", "['peer']"])
     holder = steps[-2]["address"] if steps[-1]["how"] == ".peer" else steps[-3]["address"]
     assert holder == facts["ring_ids"][0]
+
+    # held only by a SimpleQueue, 5 gets after it was put there: its place
+    # in the queue from 3.13 (a ring buffer), in the queue's list before
+    out = run_json("paths", path, str(facts["job_ids"][8]))
+    steps = out["paths"][0]["steps"]
+    assert [s["how"] for s in steps] in (["root", "['jobs']", "[3]"], ["root", "['jobs']", ".lst", "[8]"]), steps
+    assert steps[-1]["address"] == facts["job_ids"][8]
 
     # a garbage cycle: no root leads to it
     out = run_json("paths", path, str(facts["orphan_ids"][0]))

@@ -4,6 +4,8 @@
   each instance holding values of its own (a str, a big int, a float, a
   list of two strs, a dict with a key of its own);
 - app.ring: a reference cycle of two app.Node, a.peer = b, b.peer = a;
+- app.jobs: a queue.SimpleQueue of 20 strs only it holds, 5 of them taken
+  (from 3.13 a ring buffer whose start has moved; a list before);
 - a garbage cycle of two app.Orphan nothing refers to (the collector is
   disabled, so it stays);
 - a thread running hold(), whose local variable `buf` is the only reference
@@ -128,6 +130,14 @@ def build(count):
     exec('o = Orphan(); o.peer = Orphan(); o.peer.peer = o; '
          'orphan_ids = [id(o), id(o.peer)]; del o', app.__dict__)
     facts['orphan_ids'] = app.__dict__.pop('orphan_ids')
+    exec('import _queue; jobs = _queue.SimpleQueue()', app.__dict__)
+    jobs = ['job %d' % i for i in range(20)]
+    facts['job_ids'] = [id(j) for j in jobs]
+    for j in jobs:
+        app.jobs.put(j)
+    del jobs, j
+    for _ in range(5):
+        app.jobs.get()
     orders = app.cache['orders']
     facts.update({
         'pid': os.getpid(),
