@@ -492,7 +492,7 @@ static void module_state_refs(struct walker *w, uint64_t obj)
     conservative_scan(w, state, NULL, 0, size);
 }
 
-/* ---- two stdlib C types with a __sizeof__ of their own ---- */
+/* ---- stdlib C types with a __sizeof__ or references of their own ---- */
 
 /* An xml.etree Element: its tag, text and tail (without the join flag in
  * bit 0), and in its extra block the attrib dict (untracked while it
@@ -592,10 +592,9 @@ static int64_t bytesio_refs(struct walker *w, uint64_t obj, const struct tinfo *
  * it outgrows them; then __sizeof__ counts the words allocated for it. */
 static int64_t decimal_size(struct walker *w, uint64_t obj, const struct tinfo *t)
 {
-    unsigned char flags;
+    uint64_t flags = field(w, obj, DECIMAL_FLAGS);     /* a byte, then padding */
     int64_t alloc = (int64_t)field(w, obj, DECIMAL_ALLOC);
-    if (rd(w, obj + DECIMAL_FLAGS, &flags, 1) != 0 || (flags & DECIMAL_DATAFLAGS) || alloc <= 0 ||
-        alloc > MAX_ITEMS)
+    if ((flags & DECIMAL_DATAFLAGS) || alloc <= 0 || alloc > MAX_ITEMS)
         return t->basicsize;
     return t->basicsize + 8 * alloc;
 }
@@ -673,9 +672,8 @@ static int64_t ndarray_refs(struct walker *w, uint64_t obj, const struct tinfo *
     walker_ref(w, descr);
     if (t->core_basicsize > NDARRAY_WEAKREFLIST + 8)   /* numpy 1.22+: _buffer_info, mem_handler */
         conservative_scan(w, obj, t, NDARRAY_WEAKREFLIST + 8, t->core_basicsize);
-    int32_t nd, flags;
-    if (rd(w, obj + NDARRAY_ND, &nd, 4) != 0 || rd(w, obj + NDARRAY_FLAGS, &flags, 4) != 0 || nd < 0 ||
-        nd > NDARRAY_MAXDIMS)
+    int32_t nd = (int32_t)field(w, obj, NDARRAY_ND), flags = (int32_t)field(w, obj, NDARRAY_FLAGS);  /* ints */
+    if (nd < 0 || nd > NDARRAY_MAXDIMS)
         return t->basicsize;
     int64_t size = t->basicsize + 16 * nd;
     int64_t dims[NDARRAY_MAXDIMS], n = 1, elsize, nbytes;

@@ -419,9 +419,8 @@ static struct tinfo *types_find(struct walker *w, uint64_t addr, int depth)
     t->core_basicsize = core_basicsize;
     t->members = members;
     t->nmembers = nmembers;
-    if (lk == LK_NPSCALAR && numpy_scalar_itemsize(name))
-        sizeof_extra = numpy_scalar_itemsize(name);
-    t->sizeof_extra = sizeof_extra;
+    int64_t own_itemsize = lk == LK_NPSCALAR ? numpy_scalar_itemsize(name) : 0;
+    t->sizeof_extra = own_itemsize ? own_itemsize : sizeof_extra;
     int is_heap = (flags & TPF_HEAPTYPE) != 0;
     if (is_heap)
         t->cached_keys = field(w, addr, WO(w, HEAPTYPE_CACHED_KEYS));
