@@ -34,6 +34,33 @@ enum simplequeue_scheme {
     SQ_RING_SIZED,            /* 3.15+: as 3.13, and __sizeof__ counts the buffer */
 };
 
+/* Where ctypes keeps the C description of a ctypes type, and the offsets
+ * in it of what the description's __sizeof__ adds: its PEP 3118 format
+ * string (strlen + 1), ndim words of shape, and, where the ffi_type has
+ * an elements array, (length + 1) pointers. */
+enum ctypes_info_home {
+    CTI_STGDICT,              /* <=3.12: the type's __dict__ is a StgDict (a dict subclass) */
+    CTI_TYPE_DATA,            /* 3.13+: a StgInfo in the type object, after `type`'s part (16-aligned);
+                                 the metatypes' __sizeof__ replaces type.__sizeof__ */
+};
+
+#define CTYPES_MAX_OBJECTS 7
+struct ctypes_layout {
+    enum ctypes_info_home home;
+    int64_t end;              /* the description's size (StgDict: the whole object) */
+    int64_t counted_twice;    /* StgDict: sizeof(StgDictObject) - sizeof(PyDictObject), which its
+                                 __sizeof__ adds to a dict size already taken at tp_basicsize */
+    int64_t initialized;      /* StgInfo: int, 0 until the type is set up (no description yet); -1: none */
+    int64_t length, elements, format, ndim;
+    /* Its PyObject * fields. The rest are C pointers (format, shape, ffi
+     * elements) to blocks whose stale words can look like an object's
+     * header: the description is never scanned for pointers. */
+    struct {
+        const char *name;
+        int64_t off;
+    } objects[CTYPES_MAX_OBJECTS];
+};
+
 struct py_layout {
     unsigned minor;
     enum sizeof_header_rule header_rule;
@@ -47,6 +74,7 @@ struct py_layout {
     enum simplequeue_scheme simplequeue;
     int bytesio_buf_traversed;    /* 3.12+: io.BytesIO's tp_traverse visits its buffer (a bytes
                                      object then, not part of the BytesIO) */
+    const struct ctypes_layout *ctypes;
 };
 
 /* Flags of tp_flags the walk reads (cpython-internals.md 5.5). */

@@ -5,19 +5,37 @@
 
 #include <stddef.h>
 
+/* ctypes' StgDictObject (3.7-3.12, the same in all: DWARF of _ctypes) and
+ * StgInfo (3.13 by DWARF; 3.14 and 3.15 read through ctypes itself: a
+ * `PyObject *pointer_type` after checker moves module and what follows by
+ * 8). */
+static const struct ctypes_layout ctypes_stgdict = {
+    CTI_STGDICT, 192, 192 - 48, -1, 64, 88, 168, 176,
+    {{"proto", 96}, {"argtypes", 128}, {"converters", 136}, {"restype", 144}, {"checker", 152}},
+};
+static const struct ctypes_layout ctypes_stginfo_313 = {
+    CTI_TYPE_DATA, 160, 0, 0, 24, 48, 136, 144,
+    {{"proto", 56}, {"argtypes", 88}, {"converters", 96}, {"restype", 104}, {"checker", 112}, {"module", 120}},
+};
+static const struct ctypes_layout ctypes_stginfo_314 = {
+    CTI_TYPE_DATA, 176, 0, 0, 24, 48, 144, 152,
+    {{"proto", 56}, {"argtypes", 88}, {"converters", 96}, {"restype", 104}, {"checker", 112},
+     {"pointer_type", 120}, {"module", 128}},
+};
+
 static const struct py_layout layouts[] = {
     /* minor  getsizeof header           instance attributes  cleared tagged owner int-digits
      *   dict presize rounds over below (3.10's calculate_log2_keysize, fixed in 3.13.4 and 3.14.0b2)
-     *   SimpleQueue's items, BytesIO's buffer traversed */
-    {7,  HDR_IF_OBJECT_IS_GC,      IDICT_DICTOFFSET,    0, 0, 0, 0, 0,           SQ_LIST,       0},
-    {8,  HDR_IF_OBJECT_IS_GC,      IDICT_DICTOFFSET,    0, 0, 0, 0, 0,           SQ_LIST,       0},
-    {9,  HDR_IF_OBJECT_IS_GC,      IDICT_DICTOFFSET,    0, 0, 0, 0, 0,           SQ_LIST,       0},
-    {10, HDR_IF_OBJECT_IS_GC,      IDICT_DICTOFFSET,    0, 0, 0, 0, 0xffffffffu, SQ_LIST,       0},
-    {11, HDR_TYPE_FLAGS_DICT,      IDICT_VALUES_BELOW,  4, 0, 2, 1, 0xffffffffu, SQ_LIST,       0},
-    {12, HDR_TYPE_FLAGS_PREHEADER, IDICT_TAGGED_BELOW,  4, 0, 2, 1, 0xffffffffu, SQ_LIST,       1},
-    {13, HDR_STATIC_TYPES_BARE,    IDICT_INLINE_VALUES, 4, 0, 2, 1, 0x030d0400u, SQ_RING,       1},
-    {14, HDR_STATIC_TYPES_BARE,    IDICT_INLINE_VALUES, 4, 1, 2, 1, 0x030e00b2u, SQ_RING,       1},
-    {15, HDR_STATIC_TYPES_BARE,    IDICT_INLINE_VALUES, 5, 1, 2, 1, 0,           SQ_RING_SIZED, 1},
+     *   SimpleQueue's items, BytesIO's buffer traversed, ctypes' type descriptions */
+    {7,  HDR_IF_OBJECT_IS_GC,      IDICT_DICTOFFSET,    0, 0, 0, 0, 0,           SQ_LIST,       0, &ctypes_stgdict},
+    {8,  HDR_IF_OBJECT_IS_GC,      IDICT_DICTOFFSET,    0, 0, 0, 0, 0,           SQ_LIST,       0, &ctypes_stgdict},
+    {9,  HDR_IF_OBJECT_IS_GC,      IDICT_DICTOFFSET,    0, 0, 0, 0, 0,           SQ_LIST,       0, &ctypes_stgdict},
+    {10, HDR_IF_OBJECT_IS_GC,      IDICT_DICTOFFSET,    0, 0, 0, 0, 0xffffffffu, SQ_LIST,       0, &ctypes_stgdict},
+    {11, HDR_TYPE_FLAGS_DICT,      IDICT_VALUES_BELOW,  4, 0, 2, 1, 0xffffffffu, SQ_LIST,       0, &ctypes_stgdict},
+    {12, HDR_TYPE_FLAGS_PREHEADER, IDICT_TAGGED_BELOW,  4, 0, 2, 1, 0xffffffffu, SQ_LIST,       1, &ctypes_stgdict},
+    {13, HDR_STATIC_TYPES_BARE,    IDICT_INLINE_VALUES, 4, 0, 2, 1, 0x030d0400u, SQ_RING,       1, &ctypes_stginfo_313},
+    {14, HDR_STATIC_TYPES_BARE,    IDICT_INLINE_VALUES, 4, 1, 2, 1, 0x030e00b2u, SQ_RING,       1, &ctypes_stginfo_314},
+    {15, HDR_STATIC_TYPES_BARE,    IDICT_INLINE_VALUES, 5, 1, 2, 1, 0,           SQ_RING_SIZED, 1, &ctypes_stginfo_314},
 };
 
 const struct py_layout *py_layout_for(unsigned major, unsigned minor)

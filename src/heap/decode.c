@@ -14,6 +14,7 @@
 #define MAX_ITEMS        (1ll << 31)  /* elements of one container */
 #define MAX_SCAN_BYTES   (64 << 10)   /* conservative scan of one object */
 #define MAX_STRUCT_CODES (1 << 16)    /* format codes of one struct.Struct */
+#define MAX_CSTRING      (1 << 20)    /* a C string: ctypes' format of a type */
 
 static int64_t round8(int64_t n) { return (n + 7) & ~7ll; }
 
@@ -564,6 +565,78 @@ static int64_t simplequeue_refs(struct walker *w, uint64_t obj, const struct tin
     ref_array(w, items + 8 * (uint64_t)get, first);
     ref_array(w, items, n - first);
     return t->basicsize + (w->lay->simplequeue == SQ_RING_SIZED ? 8 * cap : 0);
+}
+
+/* strlen of a C string in the target, read 64 bytes at a time up to the
+ * next boundary (never past a page it does not need); -1 if unreadable or
+ * longer than max. */
+static int64_t target_strlen(struct walker *w, uint64_t addr, int64_t max)
+{
+    char piece[64];
+    for (int64_t have = 0; have < max;) {
+        uint64_t at = addr + (uint64_t)have;
+        size_t n = 64 - (size_t)(at % 64);
+        if (rd(w, at, piece, n) != 0)
+            return -1;
+        const char *nul = memchr(piece, '\0', n);
+        if (nul)
+            return have + (nul - piece);
+        have += (int64_t)n;
+    }
+    return -1;
+}
+
+/* What ctypes' __sizeof__ adds for the C description of a type at info (a
+ * StgDict, or a type object's StgInfo): its format string, its shape and
+ * its ffi_type's elements array, all allocated apart. */
+static int64_t ctypes_info_bytes(struct walker *w, uint64_t info)
+{
+    const struct ctypes_layout *c = w->lay->ctypes;
+    if (c->initialized >= 0 && (uint32_t)field(w, info, c->initialized) == 0)
+        return 0;
+    int64_t bytes = 0;
+    uint64_t format = field(w, info, c->format);
+    int64_t len = format ? target_strlen(w, format, MAX_CSTRING) : -1;
+    if (len >= 0)
+        bytes += len + 1;
+    int32_t ndim = (int32_t)field(w, info, c->ndim);
+    if (ndim > 0 && ndim < (1 << 20))
+        bytes += 8 * (int64_t)ndim;
+    int64_t length = (int64_t)field(w, info, c->length);
+    if (field(w, info, c->elements) && length >= 0 && length < MAX_ITEMS)
+        bytes += 8 * (length + 1);
+    return bytes;
+}
+
+/* Where the C description is in an object of type t (a StgDict or the
+ * type object of a ctypes type): a StgDict is one; a StgInfo is type
+ * data of CType_Type, after `type`'s part rounded up to 16. */
+static int64_t ctypes_info_offset(const struct walker *w, const struct tinfo *t)
+{
+    return w->lay->ctypes->home == CTI_STGDICT ? 0 : (t->core_basicsize + 15) & ~15ll;
+}
+
+/* A ctypes type from 3.13, instance of metatype t: its metatype's
+ * __sizeof__ (not type's) counts the object at its metatype's size, and
+ * its StgInfo's description. */
+static int64_t ctype_type_size(struct walker *w, uint64_t obj, const struct tinfo *t)
+{
+    int64_t n = ob_size(w, obj);
+    int64_t size = t->basicsize + (n >= 0 && n < MAX_ITEMS ? t->itemsize * n : 0);
+    return size + ctypes_info_bytes(w, obj + (uint64_t)ctypes_info_offset(w, t));
+}
+
+/* The objects a C description holds (its item type, argument types, ...);
+ * returns where what follows it starts, for a subclass's own fields. */
+static int64_t ctypes_info_refs(struct walker *w, uint64_t obj, const struct tinfo *t)
+{
+    const struct ctypes_layout *c = w->lay->ctypes;
+    int64_t info = ctypes_info_offset(w, t);
+    for (int i = 0; i < CTYPES_MAX_OBJECTS && c->objects[i].name; i++) {
+        walker_how(w, HEAP_EDGE_FIELD, c->objects[i].name);
+        walker_ref(w, field(w, obj, info + c->objects[i].off));
+    }
+    return info + c->end;
 }
 
 /* An io.BytesIO: its __sizeof__ counts its buffer, a bytes object, while
@@ -1204,6 +1277,8 @@ void decode_object(struct walker *w, uint64_t obj, const unsigned char *copy, co
     case LK_DEFDICT:
     case LK_ODICT:
         size = dict_refs(w, obj, t);
+        if (t->ctypes == CTYPES_STGDICT)
+            size += w->lay->ctypes->counted_twice + ctypes_info_bytes(w, obj);
         if (t->layout == LK_ODICT) {
             int64_t fast = (int64_t)field(w, obj, WO(w, ODICT_FAST_NODES_SIZE));
             int64_t used = (int64_t)field(w, obj, WO(w, DICT_USED));
@@ -1242,6 +1317,8 @@ void decode_object(struct walker *w, uint64_t obj, const unsigned char *copy, co
     }
     case LK_TYPE:
         size = type_refs(w, obj);
+        if (t->ctypes == CTYPES_METATYPE)
+            size = ctype_type_size(w, obj, t);
         break;
     case LK_MODULE:
         module_state_refs(w, obj);
@@ -1324,8 +1401,9 @@ void decode_object(struct walker *w, uint64_t obj, const unsigned char *copy, co
         walker_how(w, HEAP_EDGE_SLOT, NULL);
         for (uint32_t i = 0; i < t->nmembers; i++)
             ref_field(w, obj, t->members[i]);
-        if (t->basicsize > t->core_basicsize)
-            conservative_scan(w, obj, t, t->core_basicsize, t->basicsize);
+        int64_t unknown = t->ctypes ? ctypes_info_refs(w, obj, t) : t->core_basicsize;
+        if (t->basicsize > unknown)
+            conservative_scan(w, obj, t, unknown, t->basicsize);
         if (t->layout == LK_OBJECT && t->itemsize == 8)
             conservative_scan(w, obj, NULL, t->basicsize, t->basicsize + 8 * ob_size(w, obj));
     }

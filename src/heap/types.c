@@ -115,6 +115,22 @@ void types_init(struct walker *w)
         rd64(w, dummy_var, &w->sh->set_dummy);
 }
 
+/* ctypes' two types whose __sizeof__ counts a C description of a ctypes
+ * type (layout.h): StgDict, a static dict subclass up to 3.12 (a class of
+ * that plain name is a heap type), and from 3.13 CType_Type, the base of
+ * the metatypes. */
+static int ctypes_role(const struct walker *w, const char *tp_name, enum layout_kind lk, uint64_t flags)
+{
+    const struct ctypes_layout *c = w->lay->ctypes;
+    if (!c)
+        return CTYPES_NONE;
+    if (c->home == CTI_STGDICT && lk == LK_DICT && !(flags & TPF_HEAPTYPE) && strcmp(tp_name, "StgDict") == 0)
+        return CTYPES_STGDICT;
+    if (c->home == CTI_TYPE_DATA && lk == LK_TYPE && strcmp(tp_name, "_ctypes.CType_Type") == 0)
+        return CTYPES_METATYPE;
+    return CTYPES_NONE;
+}
+
 /* The item size numpy's __sizeof__ of a scalar adds to the object (which
  * holds the value already), for the fixed-size scalar types by their
  * names in numpy 1.x and 2.x; 0 for the others (str_, bytes_, void keep
@@ -389,6 +405,7 @@ static struct tinfo *types_find(struct walker *w, uint64_t addr, int depth)
     int64_t core_basicsize = basicsize;
     int64_t *members = NULL, sizeof_extra = 0;
     uint32_t nmembers = 0;
+    int ctypes = CTYPES_NONE;
     if (!is_core) {
         if (!base)
             return &w->sh->types[idx];          /* only object has no base, and object is known */
@@ -398,6 +415,7 @@ static struct tinfo *types_find(struct walker *w, uint64_t addr, int depth)
         lk = b->layout;
         core_basicsize = b->core_basicsize;
         sizeof_extra = b->sizeof_extra;
+        ctypes = b->ctypes;
         if (b->nmembers) {
             members = malloc(b->nmembers * sizeof *members);
             if (!members) {
@@ -408,6 +426,8 @@ static struct tinfo *types_find(struct walker *w, uint64_t addr, int depth)
             nmembers = b->nmembers;
         }
     }
+    if (!ctypes)
+        ctypes = ctypes_role(w, name, lk, flags);
     t = &w->sh->types[idx];
     t->flags = flags;
     t->basicsize = basicsize;
@@ -421,6 +441,7 @@ static struct tinfo *types_find(struct walker *w, uint64_t addr, int depth)
     t->nmembers = nmembers;
     int64_t own_itemsize = lk == LK_NPSCALAR ? numpy_scalar_itemsize(name) : 0;
     t->sizeof_extra = own_itemsize ? own_itemsize : sizeof_extra;
+    t->ctypes = ctypes;
     int is_heap = (flags & TPF_HEAPTYPE) != 0;
     if (is_heap)
         t->cached_keys = field(w, addr, WO(w, HEAPTYPE_CACHED_KEYS));

@@ -47,6 +47,10 @@ struct tinfo {
     int leaf;
     int64_t header;           /* header_bytes() of its instances, or -1 if it depends on the object */
     int64_t sizeof_extra;     /* numpy scalars: the item size their __sizeof__ adds to basicsize */
+    /* ctypes: a StgDict (<=3.12), or a metatype whose instances, ctypes
+     * types, hold a StgInfo (3.13+); subclasses inherit it. Their
+     * __sizeof__ counts the C description too (layout.h). */
+    enum { CTYPES_NONE, CTYPES_STGDICT, CTYPES_METATYPE } ctypes;
 };
 
 /* A set of target addresses, or a map from them to a small number:

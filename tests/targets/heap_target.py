@@ -476,7 +476,8 @@ def workload_cext(scale):
     and only the Element leads to them), struct.Struct (format codes), the
     ssl module, whose state holds 3.12's error-code tables, sockets,
     queue.SimpleQueue (a ring buffer from 3.13), decimal.Decimal (a
-    coefficient of its own past 4 words) and io.BytesIO (its buffer)."""
+    coefficient of its own past 4 words), io.BytesIO (its buffer) and
+    ctypes' types (their C description)."""
     import decimal
     import io
     import queue
@@ -514,7 +515,29 @@ def workload_cext(scale):
         s.write(b'written %d' % i * 20)
     shared = [s.getvalue() for s in streams[-10:]]
     return {'xml': root, 'structs': structs, 'sockets': sockets, 'queues': queues, 'decimals': decimals,
-            'streams': streams, 'shared': shared}
+            'streams': streams, 'shared': shared, 'ctypes': ctypes_types(scale // 50)}
+
+
+def ctypes_types(n):
+    """ctypes types, whose getsizeof counts their C description (format
+    string, shape, ffi elements array): in their StgDict up to 3.12, in
+    the type object itself from 3.13, where the metatypes' __sizeof__
+    replaces type's. Structures of 1-12 fields, unions, pointers, arrays
+    of 1 and 2 dimensions, function prototypes, and a metaclass of ours."""
+    from ctypes import c_char, c_double, c_int, c_uint8
+
+    class CtypesMeta(type(ctypes.Structure)):
+        pass
+
+    made = []
+    for i in range(n):
+        fields = [('f%d' % j, (c_int, c_double, c_char * (j + 1))[j % 3]) for j in range(i % 12 + 1)]
+        s = type('S%d' % i, (ctypes.Structure,), {'_fields_': fields})
+        made += [s, ctypes.POINTER(s), s * (i % 5 + 1), (c_uint8 * (i % 3 + 1)) * 2,
+                 type('U%d' % i, (ctypes.Union,), {'_fields_': [('a', c_int), ('b', s)]}),
+                 ctypes.CFUNCTYPE(c_int, *([c_double] * (i % 4))),
+                 CtypesMeta('M%d' % i, (ctypes.Structure,), {'_fields_': [('x', c_int)] * (i % 3 + 1)})]
+    return made
 
 
 def workload_numpy(scale):
