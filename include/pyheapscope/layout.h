@@ -121,6 +121,7 @@ struct py_layout {
 #define ELEMENT_EXTRA_STATIC  32
 #define STRUCT_CODES          32     /* _struct's PyStructObject {HEAD, s_size, s_len, s_codes, s_format, weakreflist} */
 #define STRUCT_FORMAT         40
+#define STRUCT_SIZE           56
 #define STRUCT_CODE_SIZE      32     /* formatcode {fmtdef, offset, size, repeat} */
 #define SQ_LIST_LST           32     /* <=3.12 simplequeueobject {HEAD, lock, locked, lst, lst_pos, weakreflist} */
 #define SQ_RING_GET           32     /* 3.13+ {HEAD, has_threads_waiting, RingBuf {put_idx, get_idx, */

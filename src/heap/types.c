@@ -76,7 +76,7 @@ static const struct {
     {NULL, "_io.BufferedWriter", LK_BUFFERED},
     {NULL, "_io.BufferedRandom", LK_BUFFERED},
     {NULL, "xml.etree.ElementTree.Element", LK_ELEMENT},
-    {NULL, "_struct.Struct", LK_STRUCT},     /* 3.9+; "Struct" before, too plain a name to match */
+    {NULL, "_struct.Struct", LK_STRUCT},     /* 3.9+; 3.7 and 3.8 call it "Struct" (below) */
     {NULL, "_queue.SimpleQueue", LK_SIMPLEQUEUE},
     {NULL, "_io.BytesIO", LK_BYTESIO},
     {NULL, "decimal.Decimal", LK_DECIMAL},
@@ -84,6 +84,16 @@ static const struct {
     {NULL, "numpy.generic", LK_NPSCALAR},     /* the base of every numpy scalar type */
 };
 #define NKNOWN (sizeof known_types / sizeof known_types[0])
+
+/* Names too plain to match alone (no module): only a static type (a class
+ * of that name is a heap type) of exactly this basic size. */
+static const struct {
+    const char *tp_name;
+    enum layout_kind layout;
+    int64_t basicsize;
+} plain_named_types[] = {
+    {"Struct", LK_STRUCT, STRUCT_SIZE},       /* _struct's, 3.7 and 3.8 */
+};
 
 size_t heap_symbols_used(const char **names, size_t cap)
 {
@@ -155,7 +165,8 @@ static int64_t numpy_scalar_itemsize(const char *tp_name)
     return 0;
 }
 
-static int core_layout_of(const struct walker *w, uint64_t addr, const char *tp_name, enum layout_kind *lk)
+static int core_layout_of(const struct walker *w, uint64_t addr, const char *tp_name, uint64_t flags,
+                          int64_t basicsize, enum layout_kind *lk)
 {
     for (size_t i = 0; i < w->sh->ncore; i++)
         if (w->sh->core_addr[i] == addr) {
@@ -165,6 +176,12 @@ static int core_layout_of(const struct walker *w, uint64_t addr, const char *tp_
     for (size_t i = 0; i < NKNOWN; i++)
         if (known_types[i].tp_name && strcmp(known_types[i].tp_name, tp_name) == 0) {
             *lk = known_types[i].layout;
+            return 1;
+        }
+    for (size_t i = 0; i < sizeof plain_named_types / sizeof plain_named_types[0]; i++)
+        if (!(flags & TPF_HEAPTYPE) && basicsize == plain_named_types[i].basicsize &&
+            strcmp(plain_named_types[i].tp_name, tp_name) == 0) {
+            *lk = plain_named_types[i].layout;
             return 1;
         }
     return 0;
@@ -401,7 +418,7 @@ static struct tinfo *types_find(struct walker *w, uint64_t addr, int depth)
     }
     /* The layout: this type's own if known, else its base's. */
     enum layout_kind lk = LK_OBJECT;
-    int is_core = core_layout_of(w, addr, name, &lk);
+    int is_core = core_layout_of(w, addr, name, flags, basicsize, &lk);
     int64_t core_basicsize = basicsize;
     int64_t *members = NULL, sizeof_extra = 0;
     uint32_t nmembers = 0;

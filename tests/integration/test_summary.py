@@ -103,9 +103,11 @@ def test_histogram_matches_the_targets_own_view(binary, make_target, spec, workl
         extra = kinds["__main__.Plain"]["extra_bytes"]
         assert (extra > 0) == (minor >= 11), extra
         assert kinds["__main__.Slotted"]["extra_bytes"] == 0
-    if workload == "cext" and minor >= 10:
-        # 90, under the bar's 100 objects, so checked here
-        assert kinds["_struct.Struct"]["bytes"] == truth["kinds"]["_struct.Struct"]["bytes"]
+    if workload == "cext":
+        # 90, under the bar's 100 objects, so checked here (3.7 and 3.8 call it Struct)
+        name = "_struct.Struct" if minor >= 9 else "Struct"
+        assert truth["kinds"][name]["count"] >= 90
+        assert kinds[name]["bytes"] == truth["kinds"][name]["bytes"]
     if workload == "cext":
         # 20 queues (3.15 counts their buffers), to the byte, as the Decimals and BytesIOs
         for name in ("_queue.SimpleQueue", "decimal.Decimal", "_io.BytesIO"):

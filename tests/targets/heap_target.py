@@ -493,9 +493,10 @@ def workload_cext(scale):
         if i % 10 == 0:
             for j in range(6):      # more than the 4 children kept in the extra block
                 ET.SubElement(item, 'part', n=str(j))
-    # before 3.10 the collector does not see a Struct's format, which this
-    # target would then miss: from 3.10 on only
-    structs = [struct.Struct('<%dIh%ds' % (i + 1, i)) for i in range(90 if MINOR >= 10 else 0)]
+    # before 3.10 the collector does not see a Struct's format: the formats
+    # are held here too, so that this target's own view has them
+    formats = [b'<%dIh%ds' % (i + 1, i) for i in range(90)]
+    structs = [struct.Struct(f) for f in formats]
     # a socket's C struct points at its module's state, a C struct that
     # starts with pointers: a conservative scan must not take it for an object
     sockets = [socket.socket() for _ in range(3)]
@@ -514,7 +515,7 @@ def workload_cext(scale):
     for i, s in enumerate(streams[:scale // 40]):
         s.write(b'written %d' % i * 20)
     shared = [s.getvalue() for s in streams[-10:]]
-    return {'xml': root, 'structs': structs, 'sockets': sockets, 'queues': queues, 'decimals': decimals,
+    return {'xml': root, 'formats': formats, 'structs': structs, 'sockets': sockets, 'queues': queues, 'decimals': decimals,
             'streams': streams, 'shared': shared, 'ctypes': ctypes_types(scale // 50)}
 
 
