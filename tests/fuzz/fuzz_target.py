@@ -5,13 +5,15 @@ fuzzer mutates all of it), but with one or a few of every layout the walker
 decodes: dicts combined and split, managed instance dicts, __slots__, every
 str kind, big ints, sets after deletions, deque blocks, a generator and a
 coroutine suspended, closures, weakrefs, cycles, a second thread whose
-frame holds locals, and three C types with decoders of their own (Struct,
-SimpleQueue, BytesIO; xml.etree and decimal would add thousands of objects
-of their imports). Run with -S -I; prints "ready" when it is.
+frame holds locals, C types with decoders of their own (Struct,
+SimpleQueue, BytesIO, ctypes' type descriptions; xml.etree and decimal
+would add thousands of objects of their imports). Run with -S -I; prints
+"ready" when it is.
 """
 import array
 import _queue
 import collections
+import ctypes
 import io
 import struct
 import sys
@@ -89,6 +91,14 @@ for i in range(10):
 stream = io.BytesIO(b"initial")
 stream.write(b"written" * 10)
 keep.update({"struct": struct.Struct("<2Ih3s"), "queue": q, "bytesio": stream})
+
+
+class Pair(ctypes.Structure):
+    _fields_ = [("a", ctypes.c_int), ("b", ctypes.c_double)]
+
+
+keep["ctypes"] = [Pair, Pair * 3, (ctypes.c_uint8 * 2) * 2, ctypes.POINTER(Pair),
+                  ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_double)]
 next(keep["gen"])
 c = coro()
 keep["coro"] = c
