@@ -616,16 +616,6 @@ static int64_t ctypes_info_offset(const struct walker *w, const struct tinfo *t)
     return w->lay->ctypes->home == CTI_STGDICT ? 0 : (t->core_basicsize + 15) & ~15ll;
 }
 
-/* A ctypes type from 3.13, instance of metatype t: its metatype's
- * __sizeof__ (not type's) counts the object at its metatype's size, and
- * its StgInfo's description. */
-static int64_t ctype_type_size(struct walker *w, uint64_t obj, const struct tinfo *t)
-{
-    int64_t n = ob_size(w, obj);
-    int64_t size = t->basicsize + (n >= 0 && n < MAX_ITEMS ? t->itemsize * n : 0);
-    return size + ctypes_info_bytes(w, obj + (uint64_t)ctypes_info_offset(w, t));
-}
-
 /* The objects a C description holds (its item type, argument types, ...);
  * returns where what follows it starts, for a subclass's own fields. */
 static int64_t ctypes_info_refs(struct walker *w, uint64_t obj, const struct tinfo *t)
@@ -1315,11 +1305,16 @@ void decode_object(struct walker *w, uint64_t obj, const unsigned char *copy, co
         }
         break;
     }
-    case LK_TYPE:
-        size = type_refs(w, obj);
+    case LK_TYPE: {
+        int64_t type_size = type_refs(w, obj);
+        /* a ctypes type from 3.13: its metatype's __sizeof__ replaces
+         * type's, object's size (generic_size) plus its StgInfo's description */
         if (t->ctypes == CTYPES_METATYPE)
-            size = ctype_type_size(w, obj, t);
+            size += ctypes_info_bytes(w, obj + (uint64_t)ctypes_info_offset(w, t));
+        else
+            size = type_size;
         break;
+    }
     case LK_MODULE:
         module_state_refs(w, obj);
         break;
