@@ -383,8 +383,10 @@ enum phs_status offsets_validate(const struct py_offsets *o, struct phs_error *e
  * number of differences. Cannot fail. */
 int offsets_compare(const struct py_offsets *a, const struct py_offsets *b, char *out, size_t cap);
 
-/* offsets_compare without the sizes of the runtime and interpreter structs:
- * build options (3.15's JIT) change those without moving a field we read.
+/* offsets_compare without the sizes of the runtime, interpreter and thread
+ * state structs: build options (3.15's JIT) and patch releases (a 3.13
+ * thread state is 304 bytes in 3.13.5, 312 in 3.13.18) change those
+ * without moving a field we read, and none is used to read anything.
  * Used to tell whether a table fits a build's _Py_DebugOffsets. */
 int offsets_disagree(const struct py_offsets *a, const struct py_offsets *b, char *out, size_t cap);
 

@@ -44,9 +44,10 @@ const char *offsets_bundled_versions(void)
 }
 
 /* Tables are named M.m (from M.m.0 on) or M.m.p (from patch release p on,
- * where a patch release moved something, e.g. 3.13.18's 4-byte-aligned GC
- * head). Pick the latest one that starts at or before the target's patch.
- * Variants (M.m[.p]-TAG) are never picked by number. */
+ * where a patch release moves something). Pick the latest one that starts
+ * at or before the target's patch. Variants (M.m[.p]-TAG: 3.14 before its
+ * GC revert, Debian's 3.13) are never picked by number: only when the
+ * target fits them (choose.c). */
 static int table_version(const char *name, unsigned *ma, unsigned *mi, unsigned *pa, int *variant)
 {
     int used = 0;

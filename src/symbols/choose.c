@@ -5,6 +5,7 @@
 #include "pyheapscope/offsets.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,13 +70,98 @@ static enum phs_status from_dwarf(const struct offsets_request *rq, struct py_of
 
 #define MAX_CANDIDATES 16
 
+/* Whether the target's memory fits table o where only a table can say:
+ * the GC state holds a pointer, generation0, to the head of generation 0,
+ * set once at start-up, so the generations must start where it points.
+ * This is what tells apart builds whose headers differ without their
+ * _Py_DebugOffsets showing it: Debian's 3.13 declares PyGC_Head 4-byte
+ * aligned (gchead-alignment.diff), which moves the generations from +24 to
+ * +20 of the GC state. 1: fits; 0: does not (why says how); -1: cannot
+ * tell (no generation0 in the table, no interpreter yet, unreadable). */
+static int gc_heads_fit(const struct offsets_request *rq, const struct py_offsets *o, char *why, size_t cap)
+{
+    const int64_t *v = o->v;
+    if (v[OFF_GC_GENERATION0] == OFFSET_ABSENT || v[OFF_GC_GENERATIONS] == OFFSET_ABSENT ||
+        v[OFF_GCGEN_HEAD] == OFFSET_ABSENT)
+        return -1;
+    struct phs_error ignored;
+    uint64_t gc;
+    if (v[OFF_INTERP_GC] != OFFSET_ABSENT) {
+        uint64_t interp = 0;
+        int64_t at = v[OFF_RUNTIME_INTERP_MAIN] != OFFSET_ABSENT ? v[OFF_RUNTIME_INTERP_MAIN]
+                                                                 : v[OFF_RUNTIME_INTERP_HEAD];
+        if (at == OFFSET_ABSENT ||
+            memsrc_read_u64(rq->mem, rq->runtime_addr + (uint64_t)at, &interp, &ignored) != PHS_OK || interp == 0)
+            return -1;
+        gc = interp + (uint64_t)v[OFF_INTERP_GC];
+    } else if (v[OFF_RUNTIME_GC] != OFFSET_ABSENT) {
+        gc = rq->runtime_addr + (uint64_t)v[OFF_RUNTIME_GC];
+    } else {
+        return -1;
+    }
+    uint64_t generation0;
+    if (memsrc_read_u64(rq->mem, gc + (uint64_t)v[OFF_GC_GENERATION0], &generation0, &ignored) != PHS_OK ||
+        generation0 == 0)     /* not set yet: an interpreter still starting */
+        return -1;
+    int64_t expected = v[OFF_GC_GENERATIONS] + v[OFF_GCGEN_HEAD];
+    if (generation0 == gc + (uint64_t)expected)
+        return 1;
+    if (generation0 - gc < 4096)
+        snprintf(why, cap, "generation 0 is at +%" PRIu64 " of the GC state, the table says +%" PRId64,
+                 generation0 - gc, expected);
+    else
+        snprintf(why, cap, "the GC state's generation0 pointer reads 0x%" PRIx64 ", not the GC state + %" PRId64,
+                 generation0, expected);
+    return 0;
+}
+
+/* The first bundled table of the target's version that fits it, into o:
+ * the one picked by patch number first, then the version's other tables
+ * and variants (M.m[.p]-TAG). A table fits if it agrees with the build's
+ * _Py_DebugOffsets (dbg, when given) on every field both have, and the GC
+ * state where it puts it (gc_heads_fit). Without one that fits: the
+ * table picked by number, with *fit 0 and first_why saying why it did not
+ * fit, in pk (or PHS_UNSUPPORTED if the version has no table). */
+struct pick {
+    int fit;                  /* o fits; else o is the table picked by number */
+    size_t ncandidates;       /* tables of the version tried */
+    const char *first;        /* the table picked by number */
+    char why[360];            /* why it did not fit */
+};
+
+static enum phs_status pick_bundled(const struct offsets_request *rq, const struct py_offsets *dbg,
+                                    struct py_offsets *o, struct pick *pk, struct phs_error *err)
+{
+    const char *names[MAX_CANDIDATES];
+    size_t n = offsets_bundled_candidates(rq->version_hex, names, MAX_CANDIDATES);
+    memset(pk, 0, sizeof *pk);
+    pk->ncandidates = n;
+    if (n == 0)
+        return offsets_bundled(rq->version_hex, o, err);   /* fails, and says which tables exist */
+    for (size_t i = 0; i < n; i++) {
+        char why[320] = "";
+        enum phs_status st = offsets_bundled_named(names[i], o, err);
+        if (st != PHS_OK)
+            return st;
+        int agrees = !dbg || offsets_disagree(dbg, o, why, sizeof why) == 0;
+        if (agrees && gc_heads_fit(rq, o, why, sizeof why) != 0) {
+            pk->fit = 1;
+            return PHS_OK;
+        }
+        if (i == 0)
+            snprintf(pk->why, sizeof pk->why, "%s%s", agrees ? "" : "_Py_DebugOffsets vs table: ", why);
+    }
+    pk->first = names[0];
+    return offsets_bundled_named(names[0], o, err);
+}
+
 /* _Py_DebugOffsets give the runtime-structure offsets of the very build; the
  * bundled table adds what they lack (GC list layout, object layouts). The
  * table must agree with them on every field both have: a table made for
  * another patch range or build would otherwise be trusted for the fields
- * only it has. The patch-selected table is tried first, then the other
- * tables and variants of the version (3.14.0's incremental GC, which a later
- * 3.14 patch reverted, is known only by its different _Py_DebugOffsets). */
+ * only it has. Which table: pick_bundled (3.14.0's incremental GC, which a
+ * later 3.14 patch reverted, is known only by its different
+ * _Py_DebugOffsets; Debian's 3.13 only by where its GC generations are). */
 static enum phs_status from_debug_offsets(const struct offsets_request *rq, struct py_offsets *o,
                                           struct phs_error *err)
 {
@@ -84,45 +170,47 @@ static enum phs_status from_debug_offsets(const struct offsets_request *rq, stru
     enum phs_status st = offsets_from_debug_offsets(rq->mem, rq->runtime_addr, rq->version_hex, &dbg, err);
     if (st != PHS_OK)
         return st;
-    const char *names[MAX_CANDIDATES];
-    size_t n = offsets_bundled_candidates(rq->version_hex, names, MAX_CANDIDATES);
-    if (n == 0) {
-        offsets_bundled(rq->version_hex, o, err);   /* fails, and says which tables exist */
-        return phs_error_prefix(err, "_Py_DebugOffsets lacks the GC list layout and");
-    }
-    char first_diffs[320] = "";
-    for (size_t i = 0; i < n; i++) {
-        char diffs[320];
-        if ((st = offsets_bundled_named(names[i], o, err)) != PHS_OK)
-            return st;
-        int ndiff = offsets_disagree(&dbg, o, diffs, sizeof diffs);
-        if (i == 0)
-            snprintf(first_diffs, sizeof first_diffs, "%s", diffs);
-        if (ndiff)
-            continue;
-        char table_origin[sizeof o->origin];
-        memcpy(table_origin, o->origin, sizeof table_origin);
-        for (int f = 0; f < OFF_COUNT; f++)
-            if (dbg.v[f] != OFFSET_ABSENT)
-                o->v[f] = dbg.v[f];
-        o->source = OFFSETS_DEBUG_OFFSETS;
-        snprintf(o->origin, sizeof o->origin, "_Py_DebugOffsets in the target; fields it lacks "
-                 "(GC list layout, object layouts) from the %s, which agrees with them", table_origin);
-        return offsets_validate(o, err);
-    }
-    return phs_error_set(err, PHS_OFFSETS, 0, "this %u.%u build's _Py_DebugOffsets disagree with the bundled "
-                         "table symbols/%s.txt (_Py_DebugOffsets vs table: %s)%s, so the table cannot be "
-                         "trusted for the fields only it has; give this build's layout with --offsets-file "
-                         "(contrib/probe-offsets.py makes one from its headers) or its DWARF",
-                         hex_major(rq->version_hex), hex_minor(rq->version_hex), names[0], first_diffs,
-                         n > 1 ? ", and no other bundled table of the version fits either" : "");
+    struct pick pk;
+    if ((st = pick_bundled(rq, &dbg, o, &pk, err)) != PHS_OK)
+        return st == PHS_UNSUPPORTED ? phs_error_prefix(err, "_Py_DebugOffsets lacks the GC list layout and") : st;
+    if (!pk.fit)
+        return phs_error_set(err, PHS_OFFSETS, 0, "this %u.%u build does not fit the bundled table symbols/%s.txt "
+                             "(%s)%s, so the table cannot be trusted for the fields only it has; give this "
+                             "build's layout with --offsets-file (contrib/probe-offsets.py makes one from its "
+                             "headers) or its DWARF", hex_major(rq->version_hex), hex_minor(rq->version_hex),
+                             pk.first, pk.why,
+                             pk.ncandidates > 1 ? ", and no other bundled table of the version fits either" : "");
+    char table_origin[sizeof o->origin];
+    memcpy(table_origin, o->origin, sizeof table_origin);
+    for (int f = 0; f < OFF_COUNT; f++)
+        if (dbg.v[f] != OFFSET_ABSENT)
+            o->v[f] = dbg.v[f];
+    o->source = OFFSETS_DEBUG_OFFSETS;
+    snprintf(o->origin, sizeof o->origin, "_Py_DebugOffsets in the target; fields it lacks "
+             "(GC list layout, object layouts) from the %s, which agrees with them", table_origin);
+    return offsets_validate(o, err);
 }
 
-static enum phs_status from_bundled(const struct offsets_request *rq, struct py_offsets *o,
-                                    struct phs_error *err)
+/* The bundled table alone (before 3.13, or forced): the first that fits
+ * the target's GC state. Chosen automatically, a table that does not fit
+ * is refused; forced, it is the user's word, and notes say it does not
+ * fit. */
+static enum phs_status from_bundled(const struct offsets_request *rq, struct py_offsets *o, int forced,
+                                    char *notes, size_t notes_cap, struct phs_error *err)
 {
-    enum phs_status st = offsets_bundled(rq->version_hex, o, err);
-    return st != PHS_OK ? st : offsets_validate(o, err);
+    struct pick pk;
+    enum phs_status st = pick_bundled(rq, NULL, o, &pk, err);
+    if (st != PHS_OK)
+        return st;
+    if (!pk.fit && !forced)
+        return phs_error_set(err, PHS_OFFSETS, 0, "this %u.%u build does not fit the bundled table symbols/%s.txt "
+                             "(%s)%s; give this build's layout with --offsets-file (contrib/probe-offsets.py "
+                             "makes one from its headers) or its debug symbols", hex_major(rq->version_hex),
+                             hex_minor(rq->version_hex), pk.first, pk.why,
+                             pk.ncandidates > 1 ? ", and no other bundled table of the version fits either" : "");
+    if (!pk.fit)
+        note(notes, notes_cap, "the %s does not fit this build: %s", o->origin, pk.why);
+    return offsets_validate(o, err);
 }
 
 /* Where DWARF won, or a table was forced, and the target also has
@@ -170,7 +258,7 @@ enum phs_status offsets_choose(const struct offsets_request *rq, struct py_offse
                                  "this target runs %u.%u", hex_major(rq->version_hex), minor);
         return from_debug_offsets(rq, out, err);
     case OFFSETS_BUNDLED:
-        if ((st = from_bundled(rq, out, err)) == PHS_OK && has_debug_offsets)
+        if ((st = from_bundled(rq, out, 1, notes, notes_cap, err)) == PHS_OK && has_debug_offsets)
             cross_check(rq, "the bundled table", out, notes, notes_cap);
         return st;
     default:
@@ -196,5 +284,5 @@ enum phs_status offsets_choose(const struct offsets_request *rq, struct py_offse
         }
         note(notes, notes_cap, "_Py_DebugOffsets not used: %s", why.msg);
     }
-    return from_bundled(rq, out, err);
+    return from_bundled(rq, out, 0, notes, notes_cap, err);
 }

@@ -193,7 +193,7 @@ static int compare(const struct py_offsets *a, const struct py_offsets *b, int s
     for (int i = 0; i < OFF_COUNT; i++) {
         if (a->v[i] == OFFSET_ABSENT || b->v[i] == OFFSET_ABSENT || a->v[i] == b->v[i])
             continue;
-        if (skip_build_sizes && (i == OFF_RUNTIME_SIZE || i == OFF_INTERP_SIZE))
+        if (skip_build_sizes && (i == OFF_RUNTIME_SIZE || i == OFF_INTERP_SIZE || i == OFF_TSTATE_SIZE))
             continue;
         diffs++;
         if (used < cap) {

@@ -129,10 +129,11 @@ static void test_table_selection(void)
     struct phs_error err;
     CHECK(offsets_bundled(0x030d00f0, &o, &err) == PHS_OK);    /* 3.13.0 */
     CHECK(o.v[OFF_GC_GENERATIONS] == 24);
-    CHECK(offsets_bundled(0x030d12f0, &o, &err) == PHS_OK);    /* 3.13.18 */
-    CHECK(o.v[OFF_GC_GENERATIONS] == 20);
-    CHECK(offsets_bundled(0x030d14f0, &o, &err) == PHS_OK);    /* 3.13.20 */
-    CHECK(strstr(o.origin, "3.13.18") != NULL);
+    CHECK(offsets_bundled(0x030d12f0, &o, &err) == PHS_OK);    /* 3.13.18: Debian's layout is a variant */
+    CHECK(o.v[OFF_GC_GENERATIONS] == 24 && strstr(o.origin, "symbols/3.13.txt") != NULL);
+    const char *names[8];
+    size_t n = offsets_bundled_candidates(0x030d12f0, names, 8);
+    CHECK(n == 2 && strcmp(names[0], "3.13") == 0 && strcmp(names[1], "3.13-debian-gchead") == 0);
     CHECK(offsets_bundled(0x031000f0, &o, &err) == PHS_UNSUPPORTED);   /* 3.16 */
     CHECK(offsets_bundled(0x030600f0, &o, &err) == PHS_UNSUPPORTED);   /* 3.6 */
     for (unsigned minor = 7; minor <= 15; minor++)
@@ -180,17 +181,30 @@ static void bufmem_free(struct memsrc *src) { free(src); }
 
 static const struct memsrc_ops bufmem_ops = {.read = bufmem_read, .free = bufmem_free};
 
-/* A stripped 3.14 build as offsets_choose sees it: no DWARF, and a
- * _Py_DebugOffsets image (laid out as symbols/debug-offsets-3.14.txt says)
+/* A stripped 3.13+ build as offsets_choose sees it: no DWARF, and a
+ * _Py_DebugOffsets image (laid out as symbols/debug-offsets-M.m.txt says)
  * holding the values of the bundled table `values_from`, with one field
- * optionally overwritten. */
-static enum phs_status choose_for_debug_offsets(uint64_t version_hex, const char *values_from,
-                                                enum offsets_field poke, int64_t poke_value,
-                                                struct py_offsets *out, struct phs_error *err)
+ * optionally overwritten. With gen0_at >= 0 the image also holds the main
+ * interpreter, whose GC state's generation0 points at +gen0_at of it. */
+struct fake_build {
+    uint64_t version_hex;
+    const char *values_from;
+    enum offsets_field poke;  /* OFF_COUNT: none */
+    int64_t poke_value;
+    int64_t gen0_at;          /* -1: no interpreter yet */
+    enum offsets_source force;
+};
+
+static enum phs_status choose_for_build(const struct fake_build *b, struct py_offsets *out, char *notes,
+                                        size_t notes_cap, struct phs_error *err)
 {
-    static unsigned char image[4096];
+    static unsigned char image[32768];
+    const uint64_t interp = 0x2000;
     struct py_offsets pos, val;
-    FILE *f = fopen("symbols/debug-offsets-3.14.txt", "re");
+    char path[64];
+    snprintf(path, sizeof path, "symbols/debug-offsets-%u.%u.txt", (unsigned)(b->version_hex >> 24),
+             (unsigned)(b->version_hex >> 16) & 0xff);
+    FILE *f = fopen(path, "re");
     CHECK(f != NULL);
     if (!f)
         return PHS_IO;
@@ -199,20 +213,66 @@ static enum phs_status choose_for_debug_offsets(uint64_t version_hex, const char
     fclose(f);
     text[n] = '\0';
     CHECK(offsets_parse_table(text, &pos, err) == PHS_OK);
-    CHECK(offsets_bundled_named(values_from, &val, err) == PHS_OK);
-    if (poke != OFF_COUNT)
-        val.v[poke] = poke_value;
+    CHECK(offsets_bundled_named(b->values_from, &val, err) == PHS_OK);
+    if (b->poke != OFF_COUNT)
+        val.v[b->poke] = b->poke_value;
     memset(image, 0, sizeof image);
     memcpy(image, "xdebugpy", 8);
-    memcpy(image + 8, &version_hex, 8);
+    memcpy(image + 8, &b->version_hex, 8);
     for (int i = 0; i < OFF_COUNT; i++)
         if (pos.v[i] != OFFSET_ABSENT && val.v[i] != OFFSET_ABSENT)
             memcpy(image + pos.v[i], &val.v[i], 8);
+    if (b->gen0_at >= 0) {
+        uint64_t gc = interp + (uint64_t)val.v[OFF_INTERP_GC];
+        uint64_t gen0 = gc + (uint64_t)b->gen0_at;
+        memcpy(image + val.v[OFF_RUNTIME_INTERP_MAIN], &interp, 8);
+        memcpy(image + gc + (uint64_t)val.v[OFF_GC_GENERATION0], &gen0, 8);
+    }
     struct bufmem mem = {.base.ops = &bufmem_ops, .data = image, .len = sizeof image};
-    struct offsets_request rq = {.elf_path = "/nonexistent/python3.14", .debuginfo_path = "/nonexistent",
-                                 .mem = &mem.base, .runtime_addr = 0, .version_hex = version_hex};
-    char debug_file[64], notes[1024];
-    return offsets_choose(&rq, out, debug_file, sizeof debug_file, notes, sizeof notes, err);
+    struct offsets_request rq = {.elf_path = "/nonexistent/python3", .debuginfo_path = "/nonexistent",
+                                 .mem = &mem.base, .runtime_addr = 0, .version_hex = b->version_hex,
+                                 .force = b->force};
+    char debug_file[64];
+    return offsets_choose(&rq, out, debug_file, sizeof debug_file, notes, notes_cap, err);
+}
+
+static enum phs_status choose_for_debug_offsets(uint64_t version_hex, const char *values_from,
+                                                enum offsets_field poke, int64_t poke_value,
+                                                struct py_offsets *out, struct phs_error *err)
+{
+    struct fake_build b = {version_hex, values_from, poke, poke_value, -1, OFFSETS_NONE};
+    char notes[1024];
+    return choose_for_build(&b, out, notes, sizeof notes, err);
+}
+
+/* A 3.13 build is told from Debian's (PyGC_Head 4-byte aligned, so the GC
+ * generations at +20 of the GC state, not +24) by where its generation0
+ * pointer points: the patch number says nothing, and _Py_DebugOffsets do
+ * not have the generations. A build that fits no table is refused. */
+static void test_gc_state_picks_table(void)
+{
+    struct py_offsets o;
+    struct phs_error err;
+    char notes[1024];
+    struct fake_build upstream = {0x030d12f0, "3.13", OFF_COUNT, 0, 24, OFFSETS_NONE};  /* 3.13.18 */
+    CHECK(choose_for_build(&upstream, &o, notes, sizeof notes, &err) == PHS_OK);
+    CHECK(strstr(o.origin, "symbols/3.13.txt") != NULL && o.v[OFF_GC_GENERATIONS] == 24);
+    struct fake_build debian = {0x030d05f0, "3.13-debian-gchead", OFF_COUNT, 0, 20, OFFSETS_NONE};  /* 3.13.5 */
+    CHECK(choose_for_build(&debian, &o, notes, sizeof notes, &err) == PHS_OK);
+    CHECK(strstr(o.origin, "3.13-debian-gchead") != NULL && o.v[OFF_GC_GENERATIONS] == 20);
+    debian.force = OFFSETS_BUNDLED;               /* forced, the bundled tables still have to fit */
+    CHECK(choose_for_build(&debian, &o, notes, sizeof notes, &err) == PHS_OK);
+    CHECK(strstr(o.origin, "3.13-debian-gchead") != NULL && strstr(notes, "does not fit") == NULL);
+    struct fake_build neither = {0x030d05f0, "3.13", OFF_COUNT, 0, 28, OFFSETS_NONE};
+    CHECK(choose_for_build(&neither, &o, notes, sizeof notes, &err) == PHS_OFFSETS);
+    CHECK(strstr(err.msg, "generation 0 is at +28 of the GC state, the table says +24") != NULL);
+    CHECK(strstr(err.msg, "no other bundled table of the version fits") != NULL);
+    neither.force = OFFSETS_BUNDLED;              /* forced: the user's word, with a note */
+    CHECK(choose_for_build(&neither, &o, notes, sizeof notes, &err) == PHS_OK);
+    CHECK(strstr(o.origin, "symbols/3.13.txt") != NULL && strstr(notes, "does not fit this build") != NULL);
+    struct fake_build no_interp = {0x030d05f0, "3.13", OFF_COUNT, 0, -1, OFFSETS_NONE};   /* cannot tell */
+    CHECK(choose_for_build(&no_interp, &o, notes, sizeof notes, &err) == PHS_OK);
+    CHECK(strstr(o.origin, "symbols/3.13.txt") != NULL);
 }
 
 /* _Py_DebugOffsets pick the bundled table that agrees with them, variants
@@ -719,6 +779,7 @@ int main(void)
     test_json_escaping();
     test_faultmem();
     test_debug_offsets_pick_table();
+    test_gc_state_picks_table();
     test_snapshot();
     test_snapshot_lookup();
     test_snapshot_reserve();
