@@ -50,17 +50,19 @@ def pyenv_interpreters():
 
 
 _debian_cache = {}
+DEBIAN_SUITE_TOOL = os.path.join(REPO, "tests", "tools", "debian-python-suite")
 
 
-def debian_python(version):
-    """Path of Debian unstable's stripped build of `version`, or None (and why)."""
-    if version in _debian_cache:
-        return _debian_cache[version]
+def debian_python(version, suite="sid"):
+    """Path of Debian's stripped build of `version` in `suite` (unstable
+    unless said), or None (and why)."""
+    if (suite, version) in _debian_cache:
+        return _debian_cache[(suite, version)]
     result = (None, "../shared/tools/debian-python is not there")
     if os.access(DEBIAN_PYTHON_TOOL, os.X_OK):
+        cmd = [DEBIAN_PYTHON_TOOL, version] if suite == "sid" else [DEBIAN_SUITE_TOOL, suite, version]
         try:
-            out = subprocess.run([DEBIAN_PYTHON_TOOL, version], capture_output=True, text=True,
-                                 timeout=600)
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
             path = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
             if out.returncode == 0 and os.access(path, os.X_OK):
                 result = (path, "")
@@ -68,7 +70,7 @@ def debian_python(version):
                 result = (None, "debian-python %s failed: %s" % (version, out.stderr.strip()[-300:]))
         except (OSError, subprocess.TimeoutExpired) as e:
             result = (None, "debian-python %s failed: %s" % (version, e))
-    _debian_cache[version] = result
+    _debian_cache[(suite, version)] = result
     return result
 
 
@@ -109,6 +111,15 @@ def interpreter_params():
     # Cloud SDK bundles, read through the bundled tables
     specs.append((("system", GCLOUD_PYTHON), "gcloud-bundled"))
     specs += [(("debian", mm), "debian-unstable-" + mm) for mm in ("3.13", "3.14", "3.15")]
+    # Debian 13's own python3: a 3.13 whose GC state is laid out as
+    # Debian patches it (symbols/3.13-debian-gchead.txt), with its older
+    # thread state
+    specs.append((("debian", "trixie:3.13"), "debian-13-3.13"))
+    # more interpreters, by hand: PYHEAPSCOPE_TEST_PYTHONS=ID=PATH[,ID=PATH...]
+    # (say another patch release, or another distribution's build)
+    for item in [x for x in os.environ.get("PYHEAPSCOPE_TEST_PYTHONS", "").split(",") if x]:
+        ident, _, path = item.partition("=")
+        specs.append((("system", path), ident))
     only = [x for x in os.environ.get("PYHEAPSCOPE_TEST_ONLY", "").split(",") if x]
     params = []
     for spec, ident in specs:
@@ -130,7 +141,8 @@ def resolve_interpreter(spec):
         if not os.access(what, os.X_OK):
             pytest.skip("%s is not installed" % what)
         return what
-    path, why = debian_python(what)
+    suite, _, mm = what.rpartition(":")
+    path, why = debian_python(mm, suite or "sid")
     if not path:
         pytest.skip("Debian's Python %s is not available: %s" % (what, why))
     return path
