@@ -104,6 +104,7 @@ enum offsets_struct {
     F(GC_GENERATION0,          "gc.generation0",              GC, "generation0", 0) \
     F(GC_PERMANENT,            "gc.permanent_generation",     GC, "permanent_generation", 1) \
     F(GC_COLLECTING,           "gc.collecting",               GC, "collecting", 1)  \
+    F(GC_VISITED_SPACE,        "gc.visited_space",            GC, "visited_space", 0) \
     F(GCGEN_SIZE,              "gc_generation.size",          GCGEN, NULL, 1)       \
     F(GCGEN_HEAD,              "gc_generation.head",          GCGEN, "head", 1)     \
     F(GCGEN_THRESHOLD,         "gc_generation.threshold",     GCGEN, "threshold", 1) \

@@ -81,9 +81,16 @@ struct py_generation {
     int64_t threshold;           /* gc.get_threshold()[g] */
 };
 
+/* The collector as Python reports it (gc.get_objects(generation=g),
+ * get_count, get_threshold). 3.14 before its GC revert had an incremental
+ * collector: its three lists are young, old[0] and old[1], and Python calls
+ * young generation 0, has nothing in generation 1 and both old spaces in
+ * generation 2; gen[] is that view. */
 struct py_gc {
     int present;                 /* 0 for sub-interpreters sharing the runtime's GC (3.7/3.8) */
     uint64_t addr;               /* the _gc_runtime_state */
+    int incremental;             /* young and two old spaces (3.14.0 up to the revert) */
+    int visited_space;           /* incremental: which old space is the visited one (0 or 1) */
     struct py_generation gen[3];
     uint64_t permanent_objects;
     int collecting;
@@ -107,6 +114,11 @@ struct py_state {
  * (3.9+), or in the runtime for the main interpreter of 3.7/3.8, which the
  * others share (0 for them). Cannot fail. */
 uint64_t py_gc_state_addr(const struct py_process *p, uint64_t interp, int is_main);
+
+/* The generation Python reports the objects of GC list `list` (0-2, in
+ * the order they sit in the GC state) under: the list itself, but for the
+ * incremental collector's old spaces (lists 1 and 2), both generation 2. */
+int py_gc_python_generation(const struct py_process *p, int list);
 
 /* Read the interpreters, their threads and their GC state, checking as it
  * goes that the offsets fit what it reads (thread states point back to

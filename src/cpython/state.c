@@ -93,6 +93,32 @@ static enum phs_status walk_gc_list(struct py_process *p, uint64_t head, uint64_
     return maybe_midway(walk_gc_list_links(p, head, count, err), err);
 }
 
+/* The incremental collector's lists (young, old[0], old[1]), read into
+ * gen[], as Python reports them: get_objects(0) is young, (1) nothing, (2)
+ * both old spaces; get_count() is young's, then the visited old space's,
+ * then the other's; get_threshold() is young's, old[0]'s and 0. */
+static enum phs_status incremental_view(struct py_process *p, struct py_gc *gc, struct phs_error *err)
+{
+    int32_t visited;
+    if (memsrc_read(p->mem, gc->addr + (uint64_t)O(p, OFF_GC_VISITED_SPACE), &visited, 4, err) != PHS_OK)
+        return inconsistent(p, err, "reading gc.visited_space");
+    if (visited != 0 && visited != 1)
+        return phs_error_set(err, PHS_OFFSETS, 0, "offsets inconsistent with process %d: gc.visited_space is %d",
+                             (int)p->pid, (int)visited);
+    struct py_generation young = gc->gen[0], old[2] = {gc->gen[1], gc->gen[2]};
+    gc->incremental = 1;
+    gc->visited_space = visited;
+    gc->gen[0] = young;
+    gc->gen[1] = (struct py_generation){0, old[visited].count, old[0].threshold};
+    gc->gen[2] = (struct py_generation){old[0].objects + old[1].objects, old[visited ^ 1].count, 0};
+    return PHS_OK;
+}
+
+int py_gc_python_generation(const struct py_process *p, int list)
+{
+    return O(p, OFF_GC_VISITED_SPACE) != OFFSET_ABSENT && list > 0 ? 2 : list;
+}
+
 static enum phs_status read_gc(struct py_process *p, uint64_t gc_addr, struct py_gc *gc, struct phs_error *err)
 {
     memset(gc, 0, sizeof *gc);
@@ -124,7 +150,7 @@ static enum phs_status read_gc(struct py_process *p, uint64_t gc_addr, struct py
     if (gc->gen[0].threshold < 0 || gc->gen[1].threshold < 0 || gc->gen[2].threshold < 0)
         return phs_error_set(err, PHS_OFFSETS, 0, "offsets inconsistent with process %d: negative GC threshold",
                              (int)p->pid);
-    return PHS_OK;
+    return O(p, OFF_GC_VISITED_SPACE) != OFFSET_ABSENT ? incremental_view(p, gc, err) : PHS_OK;
 }
 
 static enum phs_status read_threads(struct py_process *p, struct py_interp *in, struct phs_error *err)

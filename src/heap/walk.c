@@ -652,7 +652,7 @@ static enum phs_status walk_gc_list(struct walker *w, uint64_t head, int gen, in
                 w->stats.permanent_objects++;
             } else {
                 w->stats.gc_objects++;
-                w->stats.gen_objects[gen]++;
+                w->stats.gen_objects[py_gc_python_generation(w->p, gen)]++;
             }
         } else {
             w->stats.bad_objects++;

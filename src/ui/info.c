@@ -31,6 +31,9 @@ static void print_gc(const struct py_gc *gc)
         printf("                 %-10d %9" PRIu64 " %9" PRId64 " %10" PRId64 "\n", g, gc->gen[g].objects,
                gc->gen[g].count, gc->gen[g].threshold);
     printf("                 %-10s %9" PRIu64 "\n", "permanent", gc->permanent_objects);
+    if (gc->incremental)
+        printf("                 incremental collector (3.14 before its revert): generation 2 holds both old\n"
+               "                 spaces, generation 1 none; the visited space is old[%d]\n", gc->visited_space);
     printf("                 collection running: %s\n", gc->collecting ? "yes" : "no");
 }
 
@@ -87,6 +90,9 @@ static void json_gc(struct json *j, const struct py_gc *gc)
     json_uint(j, "objects", gc->permanent_objects);
     json_object_end(j);
     json_bool(j, "collecting", gc->collecting);
+    json_bool(j, "incremental", gc->incremental);
+    if (gc->incremental)
+        json_int(j, "visited_space", gc->visited_space);
     json_object_end(j);
 }
 
