@@ -50,17 +50,17 @@ def pyenv_interpreters():
 
 
 _debian_cache = {}
-DEBIAN_SUITE_TOOL = os.path.join(REPO, "tests", "tools", "debian-python-suite")
+DISTRO_PYTHON_TOOL = os.path.join(REPO, "tests", "tools", "distro-python")
 
 
 def debian_python(version, suite="sid"):
-    """Path of Debian's stripped build of `version` in `suite` (unstable
-    unless said), or None (and why)."""
+    """Path of the stripped build of `version` in `suite` (Debian unstable
+    unless said; "trixie", "ubuntu/resolute"), or None (and why)."""
     if (suite, version) in _debian_cache:
         return _debian_cache[(suite, version)]
     result = (None, "../shared/tools/debian-python is not there")
     if os.access(DEBIAN_PYTHON_TOOL, os.X_OK):
-        cmd = [DEBIAN_PYTHON_TOOL, version] if suite == "sid" else [DEBIAN_SUITE_TOOL, suite, version]
+        cmd = [DEBIAN_PYTHON_TOOL, version] if suite == "sid" else [DISTRO_PYTHON_TOOL, suite, version]
         try:
             out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
             path = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
@@ -115,6 +115,9 @@ def interpreter_params():
     # Debian patches it (symbols/3.13-debian-gchead.txt), with its older
     # thread state
     specs.append((("debian", "trixie:3.13"), "debian-13-3.13"))
+    # Ubuntu 26.04 LTS's 3.14 (3.14.4): the incremental GC of 3.14 before its
+    # revert (symbols/3.14.0-incremental-gc.txt)
+    specs.append((("debian", "ubuntu/resolute:3.14"), "ubuntu-26.04-3.14"))
     # more interpreters, by hand: PYHEAPSCOPE_TEST_PYTHONS=ID=PATH[,ID=PATH...]
     # (say another patch release, or another distribution's build)
     for item in [x for x in os.environ.get("PYHEAPSCOPE_TEST_PYTHONS", "").split(",") if x]:
@@ -144,7 +147,7 @@ def resolve_interpreter(spec):
     suite, _, mm = what.rpartition(":")
     path, why = debian_python(mm, suite or "sid")
     if not path:
-        pytest.skip("Debian's Python %s is not available: %s" % (what, why))
+        pytest.skip("the distribution's Python %s is not available: %s" % (what, why))
     return path
 
 

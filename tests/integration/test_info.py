@@ -58,17 +58,29 @@ def check_against_facts(info, facts, label):
     assert info["pause"]["threads"] >= len(expected), label
 
 
-def gc_head_aligned_down(python, minor):
-    """Whether this 3.13 was built with Debian's gchead-alignment.diff, which
-    puts its GC generations 4 bytes lower than upstream's
-    (symbols/3.13-debian-gchead.txt): its own headers say, next to it as
-    pyenv and debian-python install them."""
-    header = os.path.join(os.path.dirname(os.path.dirname(python)), "include", "python3.%d" % minor,
-                          "internal", "pycore_gc.h")
-    if minor != 13 or not os.path.exists(header):
-        return False
-    with open(header) as f:
-        return re.search(r"\}\s*PyGC_Head\s+Py_ALIGNED", f.read()) is not None
+def own_header(python, minor, name):
+    """The text of one of this build's internal headers, next to it as
+    pyenv, debian-python and the like install them, or "" if absent."""
+    path = os.path.join(os.path.dirname(os.path.dirname(python)), "include", "python3.%d" % minor,
+                        "internal", name)
+    if not os.path.exists(path):
+        return ""
+    with open(path) as f:
+        return f.read()
+
+
+def expected_table(python, minor):
+    """The bundled table this build must be completed by, as its own headers
+    say: Debian's gchead-alignment.diff puts a 3.13's GC generations 4 bytes
+    lower (symbols/3.13-debian-gchead.txt); a 3.14 from before the GC revert
+    has young and old[2] (symbols/3.14.0-incremental-gc.txt)."""
+    if minor == 13 and re.search(r"\}\s*PyGC_Head\s+Py_ALIGNED", own_header(python, minor, "pycore_gc.h")):
+        return r"3\.13-debian-gchead"
+    structs = own_header(python, minor, "pycore_interp_structs.h")
+    if minor == 14 and "struct gc_generation old[2];" in structs and \
+            not re.search(r"struct gc_generation\s+generations\[", structs):
+        return r"3\.14\.0-incremental-gc"
+    return r"3\.%d(\.\d+)?" % minor
 
 
 @pytest.mark.parametrize("spec", interpreter_params())
@@ -93,10 +105,10 @@ def test_info_matches_target(spec, binary, make_target):
         check_against_facts(other, facts, source)
         if source == "debug-offsets":
             # completed by the version's (or patch range's) table, which was
-            # checked against them: no variant of another patch range, but
-            # Debian's own layout of 3.13's GC state on Debian's 3.13
+            # checked against them: a variant only where the build's own
+            # headers have its layout
             origin = other["offsets"]["origin"]
-            table = r"3\.13-debian-gchead" if gc_head_aligned_down(python, minor) else r"3\.%d(\.\d+)?" % minor
+            table = expected_table(python, minor)
             assert re.search(r"table symbols/%s\.txt .*which agrees with them" % table, origin), origin
 
     if minor < 13:
