@@ -105,10 +105,9 @@ static enum phs_status incremental_view(struct py_process *p, struct py_gc *gc, 
     if (visited != 0 && visited != 1)
         return phs_error_set(err, PHS_OFFSETS, 0, "offsets inconsistent with process %d: gc.visited_space is %d",
                              (int)p->pid, (int)visited);
-    struct py_generation young = gc->gen[0], old[2] = {gc->gen[1], gc->gen[2]};
+    struct py_generation old[2] = {gc->gen[1], gc->gen[2]};   /* gen[0] is young, as Python says */
     gc->incremental = 1;
     gc->visited_space = visited;
-    gc->gen[0] = young;
     gc->gen[1] = (struct py_generation){0, old[visited].count, old[0].threshold};
     gc->gen[2] = (struct py_generation){old[0].objects + old[1].objects, old[visited ^ 1].count, 0};
     return PHS_OK;

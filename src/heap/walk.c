@@ -634,6 +634,7 @@ static enum phs_status walk_gc_list(struct walker *w, uint64_t head, int gen, in
     uint64_t prev = head, node = link[0] & GC_LINK_MASK;
     uint64_t gch = (uint64_t)WO(w, GCHEAD_SIZE);
     uint32_t flags = HEAP_OBJ_GC | (gen == 3 ? HEAP_OBJ_PERMANENT : 0);
+    int python_gen = gen < 3 ? py_gc_python_generation(w->p, gen) : gen;   /* as gc.get_objects says */
     for (uint64_t n = 0; node != head; n++) {
         if (!node || (node & 7) || n >= MAX_GC_LIST || rd(w, node, link, sizeof link) != 0 ||
             (link[1] & GC_LINK_MASK) != prev) {
@@ -652,7 +653,7 @@ static enum phs_status walk_gc_list(struct walker *w, uint64_t head, int gen, in
                 w->stats.permanent_objects++;
             } else {
                 w->stats.gc_objects++;
-                w->stats.gen_objects[py_gc_python_generation(w->p, gen)]++;
+                w->stats.gen_objects[python_gen]++;
             }
         } else {
             w->stats.bad_objects++;
