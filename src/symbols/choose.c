@@ -115,13 +115,7 @@ static int gc_heads_fit(const struct offsets_request *rq, const struct py_offset
     return 0;
 }
 
-/* The first bundled table of the target's version that fits it, into o:
- * the one picked by patch number first, then the version's other tables
- * and variants (M.m[.p]-TAG). A table fits if it agrees with the build's
- * _Py_DebugOffsets (dbg, when given) on every field both have, and the GC
- * state where it puts it (gc_heads_fit). Without one that fits: the
- * table picked by number, with *fit 0 and first_why saying why it did not
- * fit, in pk (or PHS_UNSUPPORTED if the version has no table). */
+/* What pick_bundled found. */
 struct pick {
     int fit;                  /* o fits; else o is the table picked by number */
     size_t ncandidates;       /* tables of the version tried */
@@ -129,6 +123,13 @@ struct pick {
     char why[360];            /* why it did not fit */
 };
 
+/* The first bundled table of the target's version that fits it, into o:
+ * the one picked by patch number first, then the version's other tables
+ * and variants (M.m[.p]-TAG). A table fits if it agrees with the build's
+ * _Py_DebugOffsets (dbg, when given) on every field both have, and the GC
+ * state where it puts it (gc_heads_fit). Without one that fits: the table
+ * picked by number, pk saying why it did not fit (or PHS_UNSUPPORTED if
+ * the version has no table). */
 static enum phs_status pick_bundled(const struct offsets_request *rq, const struct py_offsets *dbg,
                                     struct py_offsets *o, struct pick *pk, struct phs_error *err)
 {
@@ -155,6 +156,19 @@ static enum phs_status pick_bundled(const struct offsets_request *rq, const stru
     return offsets_bundled_named(names[0], o, err);
 }
 
+/* The refusal when no bundled table fits: why the one picked by number
+ * does not, what follows from that, and what to give instead. */
+static enum phs_status refuse_unfit(const struct offsets_request *rq, const struct pick *pk, const char *so,
+                                    const char *instead, struct phs_error *err)
+{
+    return phs_error_set(err, PHS_OFFSETS, 0, "this %u.%u build does not fit the bundled table symbols/%s.txt "
+                         "(%s)%s%s; give this build's layout with --offsets-file (contrib/probe-offsets.py makes "
+                         "one from its headers) or its %s", hex_major(rq->version_hex), hex_minor(rq->version_hex),
+                         pk->first, pk->why,
+                         pk->ncandidates > 1 ? ", and no other bundled table of the version fits either" : "", so,
+                         instead);
+}
+
 /* _Py_DebugOffsets give the runtime-structure offsets of the very build; the
  * bundled table adds what they lack (GC list layout, object layouts). The
  * table must agree with them on every field both have: a table made for
@@ -174,12 +188,7 @@ static enum phs_status from_debug_offsets(const struct offsets_request *rq, stru
     if ((st = pick_bundled(rq, &dbg, o, &pk, err)) != PHS_OK)
         return st == PHS_UNSUPPORTED ? phs_error_prefix(err, "_Py_DebugOffsets lacks the GC list layout and") : st;
     if (!pk.fit)
-        return phs_error_set(err, PHS_OFFSETS, 0, "this %u.%u build does not fit the bundled table symbols/%s.txt "
-                             "(%s)%s, so the table cannot be trusted for the fields only it has; give this "
-                             "build's layout with --offsets-file (contrib/probe-offsets.py makes one from its "
-                             "headers) or its DWARF", hex_major(rq->version_hex), hex_minor(rq->version_hex),
-                             pk.first, pk.why,
-                             pk.ncandidates > 1 ? ", and no other bundled table of the version fits either" : "");
+        return refuse_unfit(rq, &pk, ", so the table cannot be trusted for the fields only it has", "DWARF", err);
     char table_origin[sizeof o->origin];
     memcpy(table_origin, o->origin, sizeof table_origin);
     for (int f = 0; f < OFF_COUNT; f++)
@@ -203,11 +212,7 @@ static enum phs_status from_bundled(const struct offsets_request *rq, struct py_
     if (st != PHS_OK)
         return st;
     if (!pk.fit && !forced)
-        return phs_error_set(err, PHS_OFFSETS, 0, "this %u.%u build does not fit the bundled table symbols/%s.txt "
-                             "(%s)%s; give this build's layout with --offsets-file (contrib/probe-offsets.py "
-                             "makes one from its headers) or its debug symbols", hex_major(rq->version_hex),
-                             hex_minor(rq->version_hex), pk.first, pk.why,
-                             pk.ncandidates > 1 ? ", and no other bundled table of the version fits either" : "");
+        return refuse_unfit(rq, &pk, "", "debug symbols", err);
     if (!pk.fit)
         note(notes, notes_cap, "the %s does not fit this build: %s", o->origin, pk.why);
     return offsets_validate(o, err);
