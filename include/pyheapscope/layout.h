@@ -61,6 +61,21 @@ struct ctypes_layout {
     } objects[CTYPES_MAX_OBJECTS];
 };
 
+/* _pickle's Unpickler, whose __sizeof__ counts its memo and mark arrays
+ * and three C strings, held outside the object. Its fields after the memo
+ * moved between minor versions and between patch releases of one (3.13.0
+ * and 3.13.5 differ, 3.14.4 and 3.14.8), each time changing the object's
+ * size: a layout is known by its minor version and tp_basicsize. */
+struct unpickler_layout {
+    unsigned minor_from, minor_to;
+    int64_t basicsize;
+    int64_t input_line, encoding, errors, marks, marks_size;
+};
+
+/* The Unpickler layout of 3.minor whose objects are basicsize bytes, or
+ * NULL if none is known (then only the object is counted). */
+const struct unpickler_layout *py_unpickler_layout(unsigned minor, int64_t basicsize);
+
 struct py_layout {
     unsigned minor;
     enum sizeof_header_rule header_rule;
@@ -75,6 +90,8 @@ struct py_layout {
     int bytesio_buf_traversed;    /* 3.12+: io.BytesIO's tp_traverse visits its buffer (a bytes
                                      object then, not part of the BytesIO) */
     const struct ctypes_layout *ctypes;
+    int64_t pickler_output_buffer;  /* _pickle's PicklerObject.output_buffer: 3.8 added reducer_override
+                                       before it, 3.13 merged pers_func and pers_func_self (DWARF) */
 };
 
 /* Flags of tp_flags the walk reads (cpython-internals.md 5.5). */
@@ -132,6 +149,26 @@ struct py_layout {
 #define DECIMAL_FLAGS         24     /* PyDecObject {HEAD, hash, mpd_t {uint8 flags, exp, digits, len, */
 #define DECIMAL_ALLOC         56     /*              alloc, data}, data[4]}, the same 3.7-3.15 */
 #define DECIMAL_DATAFLAGS     0xe0   /* MPD_STATIC_DATA | MPD_SHARED_DATA | MPD_CONST_DATA: not its own */
+/* itertools' combinatoric iterators, the same 3.7-3.15: combinations and
+ * combinations_with_replacement {HEAD, pool, indices, result, r, stopped},
+ * permutations {HEAD, pool, indices, cycles, result, r, stopped}, product
+ * {HEAD, pools, indices, result, stopped}. Their indices (and cycles) are
+ * C arrays, r words (permutations: len(pool) + r; product: len(pools)). */
+#define ITER_POOL             16
+#define ITER_COMB_RESULT      32
+#define ITER_COMB_R           40
+#define ITER_PERM_RESULT      40
+#define ITER_PERM_R           48
+#define ITER_PRODUCT_RESULT   32
+#define PICKLER_MEMO          16     /* PicklerObject {HEAD, memo, ...}: a PyMemoTable */
+#define MEMOTABLE_SIZE        32     /* PyMemoTable {mask, used, allocated, table} */
+#define MEMOTABLE_ALLOCATED   16
+#define MEMOENTRY_SIZE        16     /* PyMemoEntry {key, value} */
+#define UNPICKLER_MEMO        24     /* UnpicklerObject {HEAD, stack, memo, memo_size, ...} */
+#define UNPICKLER_MEMO_SIZE   32
+#define PY_BUFFER_SIZE        80     /* Py_buffer {buf, obj, len, itemsize, readonly, ndim, format, shape,
+                                        strides, suboffsets, internal}; the Unpickler's is just before
+                                        input_buffer, which is just before input_line */
 /* numpy's ndarray (PyArrayObject_fields, the same in numpy 1.7-2.x) and its
  * dtype (PyArray_Descr), whose fields after type_num differ: 1.x has
  * {char flags at 27; int elsize, alignment}, 2.x {u64 flags; intp elsize,

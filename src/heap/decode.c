@@ -90,6 +90,12 @@ static int64_t ob_size(struct walker *w, uint64_t obj)
     return (int64_t)field(w, obj, WO(w, VAROBJECT_OB_SIZE));
 }
 
+static int64_t tuple_len(struct walker *w, uint64_t tup)
+{
+    int64_t n = tup ? ob_size(w, tup) : 0;
+    return n < 0 || n > MAX_ITEMS ? 0 : n;
+}
+
 static int64_t generic_size(struct walker *w, uint64_t obj, const struct tinfo *t)
 {
     int64_t size = t->basicsize;
@@ -443,7 +449,11 @@ static int known_word(const struct tinfo *t, int64_t off)
     return 0;
 }
 
-static void conservative_scan(struct walker *w, uint64_t obj, const struct tinfo *t, int64_t from, int64_t to)
+/* The words in [from, to) of obj that point at valid objects, but for the
+ * nskip words at the offsets in skip (C pointers of a known layout: what
+ * they point at can hold an object's stale header). */
+static void conservative_scan_but(struct walker *w, uint64_t obj, const struct tinfo *t, int64_t from, int64_t to,
+                                  const int64_t *skip, size_t nskip)
 {
     if (to > from + MAX_SCAN_BYTES)
         to = from + MAX_SCAN_BYTES;
@@ -458,9 +468,17 @@ static void conservative_scan(struct walker *w, uint64_t obj, const struct tinfo
     if (!v)
         return;
     memcpy(words, v, (size_t)n * 8);
+    for (size_t k = 0; k < nskip; k++)
+        if (skip[k] >= from && skip[k] < from + 8 * n && (skip[k] - from) % 8 == 0)
+            words[(skip[k] - from) / 8] = 0;
     for (int64_t i = 0; i < n; i++)
         if (words[i] && words[i] != obj && !known_word(t, from + 8 * i))
             walker_maybe_ref(w, words[i]);
+}
+
+static void conservative_scan(struct walker *w, uint64_t obj, const struct tinfo *t, int64_t from, int64_t to)
+{
+    conservative_scan_but(w, obj, t, from, to, NULL, 0);
 }
 
 /* ---- modules ---- */
@@ -629,6 +647,16 @@ static int64_t ctypes_info_refs(struct walker *w, uint64_t obj, const struct tin
     return info + c->end;
 }
 
+/* sys.getsizeof of the bytes object at addr, or -1 if it is none. */
+static int64_t bytes_size(struct walker *w, uint64_t addr)
+{
+    int64_t n = ob_size(w, addr);
+    const struct tinfo *bt = types_get(w, field(w, addr, WO(w, OBJECT_TYPE)), 1);
+    if (!bt || !bt->valid || bt->layout != LK_BYTES || n < 0 || n >= MAX_ITEMS)
+        return -1;
+    return bt->basicsize + n * bt->itemsize;
+}
+
 /* An io.BytesIO: its __sizeof__ counts its buffer, a bytes object, while
  * no one else holds it. Up to 3.11 the collector does not see the buffer:
  * an unshared one is part of the BytesIO, as CPython reports it. From 3.12
@@ -639,12 +667,10 @@ static int64_t bytesio_refs(struct walker *w, uint64_t obj, const struct tinfo *
     uint64_t buf = field(w, obj, BYTESIO_BUF);
     if (!buf || (buf & 7))
         return t->basicsize;
-    if (!w->lay->bytesio_buf_traversed) {
-        uint32_t refcnt = (uint32_t)field(w, buf, WO(w, OBJECT_REFCNT));
-        int64_t n = ob_size(w, buf);
-        const struct tinfo *bt = types_get(w, field(w, buf, WO(w, OBJECT_TYPE)), 1);
-        if (refcnt == 1 && bt && bt->valid && bt->layout == LK_BYTES && n >= 0 && n < MAX_ITEMS)
-            return t->basicsize + bt->basicsize + n * bt->itemsize;
+    if (!w->lay->bytesio_buf_traversed && (uint32_t)field(w, buf, WO(w, OBJECT_REFCNT)) == 1) {
+        int64_t bytes = bytes_size(w, buf);
+        if (bytes >= 0)
+            return t->basicsize + bytes;
     }
     walker_how(w, HEAP_EDGE_FIELD, "buf");
     walker_ref(w, buf);
@@ -660,6 +686,84 @@ static int64_t decimal_size(struct walker *w, uint64_t obj, const struct tinfo *
     if ((flags & DECIMAL_DATAFLAGS) || alloc <= 0 || alloc > MAX_ITEMS)
         return t->basicsize;
     return t->basicsize + 8 * alloc;
+}
+
+/* ---- itertools' combinatorics and _pickle ---- */
+
+/* The length of the tuple at addr, 0 if it is not one. */
+static int64_t tuple_len_checked(struct walker *w, uint64_t addr)
+{
+    const struct tinfo *tt = addr ? types_get(w, field(w, addr, WO(w, OBJECT_TYPE)), 1) : NULL;
+    return tt && tt->valid && tt->layout == LK_TUPLE ? tuple_len(w, addr) : 0;
+}
+
+/* A word count read from the target, 0 if it cannot be one. */
+static int64_t count_at(struct walker *w, uint64_t obj, int64_t off)
+{
+    int64_t n = (int64_t)field(w, obj, off);
+    return n < 0 || n > MAX_ITEMS ? 0 : n;
+}
+
+/* itertools.combinations, combinations_with_replacement, permutations and
+ * product: their pool (product: the tuple of pools) and last result
+ * tuple, and the index arrays their __sizeof__ counts (layout.h). */
+static int64_t combinatoric_refs(struct walker *w, uint64_t obj, const struct tinfo *t)
+{
+    int product = t->layout == LK_ITER_PRODUCT, perm = t->layout == LK_ITER_PERM;
+    uint64_t pool = field(w, obj, ITER_POOL);
+    walker_how(w, HEAP_EDGE_FIELD, product ? "pools" : "pool");
+    walker_ref(w, pool);
+    walker_how(w, HEAP_EDGE_FIELD, "result");
+    walker_ref(w, field(w, obj, product ? ITER_PRODUCT_RESULT : perm ? ITER_PERM_RESULT : ITER_COMB_RESULT));
+    int64_t words = product ? tuple_len_checked(w, pool)
+                    : perm  ? tuple_len_checked(w, pool) + count_at(w, obj, ITER_PERM_R)
+                            : count_at(w, obj, ITER_COMB_R);
+    return t->basicsize + 8 * words;
+}
+
+/* A C string's strlen + 1 as __sizeof__ counts it, 0 for NULL. */
+static int64_t cstr_bytes(struct walker *w, uint64_t addr)
+{
+    int64_t n = addr ? target_strlen(w, addr, 1 << 20) : -1;
+    return n < 0 ? 0 : n + 1;
+}
+
+/* _pickle's Pickler and Unpickler: their objects are found by scanning
+ * the fixed part but its C pointers (the object fields moved between
+ * versions; the memos are not visited by their traverse, so not
+ * followed), and their size is what __sizeof__ counts outside the
+ * object. */
+static int64_t pickle_refs(struct walker *w, uint64_t obj, const struct tinfo *t)
+{
+    int64_t size = t->basicsize;
+    if (t->layout == LK_PICKLER) {
+        static const int64_t memo_table[] = {PICKLER_MEMO};
+        conservative_scan_but(w, obj, t, 16, t->core_basicsize, memo_table, 1);
+        uint64_t memo = field(w, obj, PICKLER_MEMO), out = field(w, obj, w->lay->pickler_output_buffer);
+        if (memo && !(memo & 7))
+            size += MEMOTABLE_SIZE + MEMOENTRY_SIZE * count_at(w, memo, MEMOTABLE_ALLOCATED);
+        int64_t out_bytes = out ? bytes_size(w, out) : -1;
+        return size + (out_bytes > 0 ? out_bytes : 0);
+    }
+    const struct unpickler_layout *ul = py_unpickler_layout(w->lay->minor, t->core_basicsize);
+    if (!ul) {
+        conservative_scan(w, obj, t, 16, t->core_basicsize);
+        return size;
+    }
+    /* Not the C pointers: the memo and marks arrays (a marks array was seen
+     * in a freed object's block, its stale header intact), the strings, and
+     * the Py_buffer before input_buffer but for its object (buf, len, ...). */
+    int64_t buffer = ul->input_line - 8 - PY_BUFFER_SIZE;
+    int64_t c_words[] = {UNPICKLER_MEMO, ul->input_line - 8, ul->input_line, ul->encoding, ul->errors, ul->marks,
+                         buffer, buffer + 16, buffer + 24, buffer + 32, buffer + 40, buffer + 48, buffer + 56,
+                         buffer + 64, buffer + 72};
+    conservative_scan_but(w, obj, t, 16, t->core_basicsize, c_words, sizeof c_words / sizeof c_words[0]);
+    if (field(w, obj, UNPICKLER_MEMO))
+        size += 8 * count_at(w, obj, UNPICKLER_MEMO_SIZE);
+    if (field(w, obj, ul->marks))
+        size += 8 * count_at(w, obj, ul->marks_size);
+    return size + cstr_bytes(w, field(w, obj, ul->input_line)) + cstr_bytes(w, field(w, obj, ul->encoding)) +
+           cstr_bytes(w, field(w, obj, ul->errors));
 }
 
 /* ---- numpy's ndarray ---- */
@@ -764,12 +868,6 @@ static int64_t ndarray_refs(struct walker *w, uint64_t obj, const struct tinfo *
 struct code_counts {
     int64_t nlocalsplus, stacksize;   /* 3.11+: nlocalsplus; <=3.10: nlocals + cells + frees */
 };
-
-static int64_t tuple_len(struct walker *w, uint64_t tup)
-{
-    int64_t n = tup ? ob_size(w, tup) : 0;
-    return n < 0 || n > MAX_ITEMS ? 0 : n;
-}
 
 static struct code_counts code_counts(struct walker *w, uint64_t code)
 {
@@ -1338,6 +1436,15 @@ void decode_object(struct walker *w, uint64_t obj, const unsigned char *copy, co
         break;
     case LK_NPSCALAR:
         size += t->sizeof_extra;
+        break;
+    case LK_ITER_COMB:
+    case LK_ITER_PERM:
+    case LK_ITER_PRODUCT:
+        size = combinatoric_refs(w, obj, t);
+        break;
+    case LK_PICKLER:
+    case LK_UNPICKLER:
+        size = pickle_refs(w, obj, t);
         break;
     case LK_CODE:
         size = code_refs(w, obj, t);

@@ -82,6 +82,12 @@ static const struct {
     {NULL, "decimal.Decimal", LK_DECIMAL},
     {NULL, "numpy.ndarray", LK_NDARRAY},
     {NULL, "numpy.generic", LK_NPSCALAR},     /* the base of every numpy scalar type */
+    {NULL, "itertools.combinations", LK_ITER_COMB},
+    {NULL, "itertools.combinations_with_replacement", LK_ITER_COMB},
+    {NULL, "itertools.permutations", LK_ITER_PERM},
+    {NULL, "itertools.product", LK_ITER_PRODUCT},
+    {NULL, "_pickle.Pickler", LK_PICKLER},
+    {NULL, "_pickle.Unpickler", LK_UNPICKLER},
 };
 #define NKNOWN (sizeof known_types / sizeof known_types[0])
 

@@ -22,6 +22,8 @@ MIN_OBJECTS = 100
 COUNT_TOLERANCE = 0.005
 BYTES_TOLERANCE = 0.01
 TOTAL_TOLERANCE = 0.01
+COMBINATORICS = ("itertools.combinations", "itertools.combinations_with_replacement", "itertools.permutations",
+                 "itertools.product")
 
 
 def start_heap_target(make_target, python, workload):
@@ -72,6 +74,9 @@ def check_workload_is_there(workload, truth, scale, minor):
         assert kinds["_queue.SimpleQueue"]["count"] == 20
         assert kinds["decimal.Decimal"]["count"] >= 2 * (scale // 10)
         assert kinds["_io.BytesIO"]["count"] >= scale // 20
+        for name in COMBINATORICS:
+            assert kinds[name]["count"] == scale // 20, name
+        assert kinds["_pickle.Pickler"]["count"] == kinds["_pickle.Unpickler"]["count"] == scale // 50
     else:
         assert kinds["collections.deque"]["count"] >= 1
         assert kinds["generator"]["count"] >= 1
@@ -111,6 +116,10 @@ def test_histogram_matches_the_targets_own_view(binary, make_target, spec, workl
     if workload == "cext":
         # 20 queues (3.15 counts their buffers), to the byte, as the Decimals and BytesIOs
         for name in ("_queue.SimpleQueue", "decimal.Decimal", "_io.BytesIO"):
+            assert kinds[name]["bytes"] == truth["kinds"][name]["bytes"], name
+        # what __sizeof__ counts outside these objects: index arrays, memo
+        # tables, output buffers, mark arrays and C strings, to the byte
+        for name in COMBINATORICS + ("_pickle.Pickler", "_pickle.Unpickler"):
             assert kinds[name]["bytes"] == truth["kinds"][name]["bytes"], name
         # ctypes' types with their C descriptions: the StgDicts up to 3.12,
         # the types of the metatypes (ours too) from 3.13

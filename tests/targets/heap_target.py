@@ -476,10 +476,14 @@ def workload_cext(scale):
     and only the Element leads to them), struct.Struct (format codes), the
     ssl module, whose state holds 3.12's error-code tables, sockets,
     queue.SimpleQueue (a ring buffer from 3.13), decimal.Decimal (a
-    coefficient of its own past 4 words), io.BytesIO (its buffer) and
-    ctypes' types (their C description)."""
+    coefficient of its own past 4 words), io.BytesIO (its buffer),
+    ctypes' types (their C description), itertools' combinatoric iterators
+    (their index arrays) and _pickle's Pickler (memo table, output buffer)
+    and Unpickler (memo and mark arrays, C strings)."""
     import decimal
     import io
+    import itertools
+    import pickle
     import queue
     import socket
     import ssl  # noqa: F401 (its module state is part of the heap)
@@ -515,8 +519,45 @@ def workload_cext(scale):
     for i, s in enumerate(streams[:scale // 40]):
         s.write(b'written %d' % i * 20)
     shared = [s.getvalue() for s in streams[-10:]]
+    # index arrays of r (permutations: n + r; product: one per pool) words
+    pool = ['p%d' % i for i in range(9)]
+    combinatorics = [itertools.combinations(pool, i % 5 + 1) for i in range(scale // 20)] + \
+                    [itertools.combinations_with_replacement(pool, i % 4 + 2) for i in range(scale // 20)] + \
+                    [itertools.permutations(pool[:i % 9 + 1], i % 3 + 1) for i in range(scale // 20)] + \
+                    [itertools.product(pool[:i % 4 + 1], 'xy', repeat=i % 3 + 1) for i in range(scale // 20)]
+    for it in combinatorics[::2]:
+        next(it)            # a result tuple, held by the iterator
+    # a Pickler's memo table grows with what it pickled; an Unpickler keeps
+    # its memo and marks arrays, and its encoding and errors strings
+    picklers = [pickle.Pickler(io.BytesIO(), protocol=i % pickle.HIGHEST_PROTOCOL + 1) for i in range(scale // 50)]
+    for i, p in enumerate(picklers):
+        p.dump([{'k%d' % j: j} for j in range(i % 40)])
+    pickled = [pickle.dumps([('u%d' % j, j) for j in range(i % 60)], protocol=i % (pickle.HIGHEST_PROTOCOL + 1))
+               for i in range(scale // 50)]
+    unpicklers = [pickle.Unpickler(Feed(data), encoding='latin-%d' % (i % 9 + 1)) for i, data in enumerate(pickled)]
+    loaded = [u.load() for u in unpicklers]
     return {'xml': root, 'formats': formats, 'structs': structs, 'sockets': sockets, 'queues': queues, 'decimals': decimals,
-            'streams': streams, 'shared': shared, 'ctypes': ctypes_types(scale // 50)}
+            'streams': streams, 'shared': shared, 'ctypes': ctypes_types(scale // 50), 'combinatorics': combinatorics,
+            'picklers': picklers, 'pickled': pickled, 'unpicklers': unpicklers, 'loaded': loaded}
+
+
+class Feed:
+    """A file for an Unpickler that keeps what it hands out: the Unpickler
+    holds the last piece it read (a buffer export its traverse does not
+    visit), and this way the target's own view sees the piece too."""
+
+    def __init__(self, data):
+        self.data, self.pos, self.given = data, 0, []
+
+    def read(self, n):
+        piece = self.data[self.pos:self.pos + n]
+        self.pos += len(piece)
+        self.given.append(piece)
+        return piece
+
+    def readline(self):
+        end = self.data.find(b'\n', self.pos) + 1 or len(self.data)
+        return self.read(end - self.pos)
 
 
 def ctypes_types(n):

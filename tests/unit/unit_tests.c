@@ -576,6 +576,22 @@ static void test_layouts(void)
     CHECK(py_layout_for(3, 10)->header_rule == HDR_IF_OBJECT_IS_GC);
     CHECK(py_layout_for(3, 13)->idict == IDICT_INLINE_VALUES && !py_layout_for(3, 13)->stackref_tagged);
     CHECK(py_layout_for(3, 14)->stackref_tagged && py_layout_for(3, 15)->gen_frame_cleared == 5);
+    /* Unpicklers by minor and size: a size seen in another minor only is
+     * no match; every row's fields are in struct order, inside the object,
+     * with the Py_buffer (before input_buffer) after the memo's words. */
+    CHECK(py_unpickler_layout(13, 264)->input_line == 144 && py_unpickler_layout(13, 272)->input_line == 152);
+    CHECK(py_unpickler_layout(14, 296)->marks_size == 272 && py_unpickler_layout(15, 304)->marks_size == 280);
+    CHECK(!py_unpickler_layout(12, 296) && !py_unpickler_layout(15, 296) && !py_unpickler_layout(7, 272));
+    for (unsigned minor = 7; minor <= 15; minor++) {
+        for (int64_t size = 200; size <= 400; size += 8) {
+            const struct unpickler_layout *u = py_unpickler_layout(minor, size);
+            if (!u)
+                continue;
+            CHECK(u->input_line - 8 - PY_BUFFER_SIZE > UNPICKLER_MEMO_SIZE && u->input_line < u->encoding &&
+                  u->encoding < u->errors && u->errors < u->marks && u->marks < u->marks_size &&
+                  u->marks_size + 8 < size);
+        }
+    }
 }
 
 /* ---- the reference graph: dominators, retained sizes, shortest paths ---- */
