@@ -14,7 +14,7 @@
 #define MAX_ITEMS        (1ll << 31)  /* elements of one container */
 #define MAX_SCAN_BYTES   (64 << 10)   /* conservative scan of one object */
 #define MAX_STRUCT_CODES (1 << 16)    /* format codes of one struct.Struct */
-#define MAX_CSTRING      (1 << 20)    /* a C string: ctypes' format of a type */
+#define MAX_CSTRING      (1 << 20)    /* a C string: ctypes' format of a type, an Unpickler's strings */
 
 static int64_t round8(int64_t n) { return (n + 7) & ~7ll; }
 
@@ -604,6 +604,14 @@ static int64_t target_strlen(struct walker *w, uint64_t addr, int64_t max)
     return -1;
 }
 
+/* A C string's strlen + 1 as a __sizeof__ counts it; 0 for NULL, or if
+ * it cannot be read. */
+static int64_t cstr_bytes(struct walker *w, uint64_t addr)
+{
+    int64_t n = addr ? target_strlen(w, addr, MAX_CSTRING) : -1;
+    return n < 0 ? 0 : n + 1;
+}
+
 /* What ctypes' __sizeof__ adds for the C description of a type at info (a
  * StgDict, or a type object's StgInfo): its format string, its shape and
  * its ffi_type's elements array, all allocated apart. */
@@ -612,11 +620,7 @@ static int64_t ctypes_info_bytes(struct walker *w, uint64_t info)
     const struct ctypes_layout *c = w->lay->ctypes;
     if (c->initialized >= 0 && (uint32_t)field(w, info, c->initialized) == 0)
         return 0;
-    int64_t bytes = 0;
-    uint64_t format = field(w, info, c->format);
-    int64_t len = format ? target_strlen(w, format, MAX_CSTRING) : -1;
-    if (len >= 0)
-        bytes += len + 1;
+    int64_t bytes = cstr_bytes(w, field(w, info, c->format));
     int32_t ndim = (int32_t)field(w, info, c->ndim);
     if (ndim > 0 && ndim < (1 << 20))
         bytes += 8 * (int64_t)ndim;
@@ -647,12 +651,20 @@ static int64_t ctypes_info_refs(struct walker *w, uint64_t obj, const struct tin
     return info + c->end;
 }
 
+/* The type of the object at addr if it is valid and of layout lk, else
+ * NULL. */
+static const struct tinfo *type_if(struct walker *w, uint64_t addr, enum layout_kind lk)
+{
+    const struct tinfo *t = addr ? types_get(w, field(w, addr, WO(w, OBJECT_TYPE)), 1) : NULL;
+    return t && t->valid && t->layout == lk ? t : NULL;
+}
+
 /* sys.getsizeof of the bytes object at addr, or -1 if it is none. */
 static int64_t bytes_size(struct walker *w, uint64_t addr)
 {
     int64_t n = ob_size(w, addr);
-    const struct tinfo *bt = types_get(w, field(w, addr, WO(w, OBJECT_TYPE)), 1);
-    if (!bt || !bt->valid || bt->layout != LK_BYTES || n < 0 || n >= MAX_ITEMS)
+    const struct tinfo *bt = type_if(w, addr, LK_BYTES);
+    if (!bt || n < 0 || n >= MAX_ITEMS)
         return -1;
     return bt->basicsize + n * bt->itemsize;
 }
@@ -693,8 +705,7 @@ static int64_t decimal_size(struct walker *w, uint64_t obj, const struct tinfo *
 /* The length of the tuple at addr, 0 if it is not one. */
 static int64_t tuple_len_checked(struct walker *w, uint64_t addr)
 {
-    const struct tinfo *tt = addr ? types_get(w, field(w, addr, WO(w, OBJECT_TYPE)), 1) : NULL;
-    return tt && tt->valid && tt->layout == LK_TUPLE ? tuple_len(w, addr) : 0;
+    return type_if(w, addr, LK_TUPLE) ? tuple_len(w, addr) : 0;
 }
 
 /* A word count read from the target, 0 if it cannot be one. */
@@ -719,13 +730,6 @@ static int64_t combinatoric_refs(struct walker *w, uint64_t obj, const struct ti
                     : perm  ? tuple_len_checked(w, pool) + count_at(w, obj, ITER_PERM_R)
                             : count_at(w, obj, ITER_COMB_R);
     return t->basicsize + 8 * words;
-}
-
-/* A C string's strlen + 1 as __sizeof__ counts it, 0 for NULL. */
-static int64_t cstr_bytes(struct walker *w, uint64_t addr)
-{
-    int64_t n = addr ? target_strlen(w, addr, 1 << 20) : -1;
-    return n < 0 ? 0 : n + 1;
 }
 
 /* _pickle's Pickler and Unpickler: their objects are found by scanning
