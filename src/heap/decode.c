@@ -196,10 +196,11 @@ int dict_offsets_ok(const struct walker *w)
 
 int dict_shape(struct walker *w, uint64_t keys, uint64_t values, struct dict_shape *s)
 {
-    memset(s, 0, sizeof *s);
     int64_t indices = WO(w, DICTKEYS_INDICES);
     if (!keys || !w->dict_keys_ok)
         return -1;
+    s->values = 0;
+    s->copy = s->copy_end = NULL;
     /* the header of the keys object, up to its indices, in one read */
     const unsigned char *end = NULL;
     const unsigned char *k = w->snap ? snapshot_span_at(w->snap, w->region_hint, keys, (size_t)indices, &end) : NULL;

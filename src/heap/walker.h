@@ -110,7 +110,7 @@ struct walk_share {
      * objects outside the copy (a mapping that failed to copy, or no
      * copy) go to a set */
     uint64_t *marks;
-    size_t nmarks;            /* in words */
+    size_t nmarks, cap_marks; /* in words */
     struct addr_map elsewhere;
     struct addr_map owners;   /* dict address -> 1 + heap.types index of the instance owning it */
     /* one bit per hash of each owned dict's address: most dicts are owned
