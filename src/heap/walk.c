@@ -932,6 +932,7 @@ static void drain_batch(struct walker *w)
             if (batch[i].copy) {
                 __builtin_prefetch(batch[i].copy);
                 __builtin_prefetch(batch[i].copy + 64);
+                prefetch_body(w, w->sh->types[batch[i].tidx].layout, batch[i].copy);
             }
         }
     }
