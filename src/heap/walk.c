@@ -75,73 +75,6 @@ int rd_slow(struct walker *w, uint64_t addr, void *buf, size_t len)
     return source_read(w, addr, buf, len) == PHS_OK ? 0 : -1;
 }
 
-/* ---- sets of addresses ---- */
-
-static size_t addr_hash(uint64_t addr, size_t mask)
-{
-    return (size_t)(((addr >> 3) * 0x9E3779B97F4A7C15ull) >> 20) & mask;
-}
-
-static size_t addr_slot(const struct addr_map *m, uint64_t key)
-{
-    size_t i = addr_hash(key, m->mask);
-    while (m->keys[i] && m->keys[i] != key)
-        i = (i + 1) & m->mask;
-    return i;
-}
-
-uint32_t *addr_map_get(const struct addr_map *m, uint64_t key)
-{
-    if (!m->keys || !key)
-        return NULL;
-    size_t i = addr_slot(m, key);
-    return m->keys[i] ? &m->vals[i] : NULL;
-}
-
-static int addr_map_grow(struct addr_map *m)
-{
-    size_t n = m->keys ? (m->mask + 1) * 2 : 1024;
-    struct addr_map g = {calloc(n, sizeof *g.keys), malloc(n * sizeof *g.vals), n - 1, 0};
-    if (!g.keys || !g.vals) {
-        free(g.keys);
-        free(g.vals);
-        return -1;
-    }
-    for (size_t k = 0; m->keys && k <= m->mask; k++) {
-        if (!m->keys[k])
-            continue;
-        size_t i = addr_slot(&g, m->keys[k]);
-        g.keys[i] = m->keys[k];
-        g.vals[i] = m->vals[k];
-        g.n++;
-    }
-    addr_map_free(m);
-    *m = g;
-    return 0;
-}
-
-int addr_map_add(struct addr_map *m, uint64_t key, uint32_t val)
-{
-    if (!key)
-        return 0;
-    if ((!m->keys || (m->n + 1) * 2 > m->mask + 1) && addr_map_grow(m) != 0)
-        return -1;
-    size_t i = addr_slot(m, key);
-    if (m->keys[i])
-        return 0;
-    m->keys[i] = key;
-    m->vals[i] = val;
-    m->n++;
-    return 1;
-}
-
-void addr_map_free(struct addr_map *m)
-{
-    free(m->keys);
-    free(m->vals);
-    memset(m, 0, sizeof *m);
-}
-
 /* ---- arrays that grow with the heap ---- */
 
 /* The marks, the stacks, the pool, the deferred dicts and the flag fixes
@@ -177,6 +110,77 @@ static void big_free(void *arr, size_t cap, size_t elem)
 {
     if (arr)
         munmap(arr, cap * elem);
+}
+
+/* ---- sets of addresses ---- */
+
+static size_t addr_hash(uint64_t addr, size_t mask)
+{
+    return (size_t)(((addr >> 3) * 0x9E3779B97F4A7C15ull) >> 20) & mask;
+}
+
+static size_t addr_slot(const struct addr_map *m, uint64_t key)
+{
+    size_t i = addr_hash(key, m->mask);
+    while (m->keys[i] && m->keys[i] != key)
+        i = (i + 1) & m->mask;
+    return i;
+}
+
+uint32_t *addr_map_get(const struct addr_map *m, uint64_t key)
+{
+    if (!m->keys || !key)
+        return NULL;
+    size_t i = addr_slot(m, key);
+    return m->keys[i] ? &m->vals[i] : NULL;
+}
+
+/* A map's arrays are big arrays too (the owners of a heap of instances
+ * with a __dict__ hold one entry each). Slots are a power of two from
+ * 1024 on, so both arrays fill whole pages, and huge pages from 2 MiB. */
+static int addr_map_grow(struct addr_map *m)
+{
+    size_t n = m->keys ? (m->mask + 1) * 2 : 1024, nkeys = 0, nvals = 0;
+    struct addr_map g = {NULL, NULL, n - 1, 0};
+    if (big_grow((void **)&g.keys, &nkeys, sizeof *g.keys, n) != 0 ||
+        big_grow((void **)&g.vals, &nvals, sizeof *g.vals, n) != 0) {
+        big_free(g.keys, nkeys, sizeof *g.keys);
+        return -1;
+    }
+    for (size_t k = 0; m->keys && k <= m->mask; k++) {
+        if (!m->keys[k])
+            continue;
+        size_t i = addr_slot(&g, m->keys[k]);
+        g.keys[i] = m->keys[k];
+        g.vals[i] = m->vals[k];
+        g.n++;
+    }
+    addr_map_free(m);
+    *m = g;
+    return 0;
+}
+
+int addr_map_add(struct addr_map *m, uint64_t key, uint32_t val)
+{
+    if (!key)
+        return 0;
+    if ((!m->keys || (m->n + 1) * 2 > m->mask + 1) && addr_map_grow(m) != 0)
+        return -1;
+    size_t i = addr_slot(m, key);
+    if (m->keys[i])
+        return 0;
+    m->keys[i] = key;
+    m->vals[i] = val;
+    m->n++;
+    return 1;
+}
+
+void addr_map_free(struct addr_map *m)
+{
+    size_t n = m->keys ? m->mask + 1 : 0;
+    big_free(m->keys, n, sizeof *m->keys);
+    big_free(m->vals, n, sizeof *m->vals);
+    memset(m, 0, sizeof *m);
 }
 
 /* ---- admitting objects ---- */
