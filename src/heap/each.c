@@ -142,10 +142,13 @@ int heap_each_edges_of(struct heap *h, const unsigned char *want, size_t nwant,
         return 0;
     struct sweep sw = {.want = want, .nwant = nwant, .edges_fn = fn, .arg = arg};
     struct edge_sink sink = {0};
-    free(w->sh->referenced);
+    /* one bit per mark bit, so the same kind of array as the marks */
+    big_free(w->sh->referenced, w->sh->cap_referenced, sizeof *w->sh->referenced);
+    w->sh->referenced = NULL;
+    w->sh->cap_referenced = 0;
     addr_map_free(&w->sh->referenced_elsewhere);
-    w->sh->referenced = calloc(w->sh->nmarks ? w->sh->nmarks : 1, 8);
-    if (!w->sh->referenced)
+    if (big_grow((void **)&w->sh->referenced, &w->sh->cap_referenced, sizeof *w->sh->referenced,
+                 w->sh->nmarks ? w->sh->nmarks : 1) != 0)
         return -1;
     w->sink = &sink;
     sweep_marks(h, &sw);

@@ -87,9 +87,7 @@ int rd_slow(struct walker *w, uint64_t addr, void *buf, size_t len)
 #define BIG_HUGE (2u << 20)
 #define BIG_PAGE 4096u
 
-/* Grow *arr, of *cap elements of elem bytes (0 and NULL at first), to at
- * least want elements. 0, or -1 with *arr untouched. */
-static int big_grow(void **arr, size_t *cap, size_t elem, size_t want)
+int big_grow(void **arr, size_t *cap, size_t elem, size_t want)
 {
     if (want > SIZE_MAX / 2 / elem)
         return -1;
@@ -108,7 +106,7 @@ static int big_grow(void **arr, size_t *cap, size_t elem, size_t want)
     return 0;
 }
 
-static void big_free(void *arr, size_t cap, size_t elem)
+void big_free(void *arr, size_t cap, size_t elem)
 {
     if (arr)
         munmap(arr, cap * elem);
@@ -758,7 +756,7 @@ static void share_free(struct walk_share *sh)
     big_free(sh->marks, sh->cap_marks, sizeof *sh->marks);
     addr_map_free(&sh->elsewhere);
     addr_map_free(&sh->owners);
-    free(sh->referenced);
+    big_free(sh->referenced, sh->cap_referenced, sizeof *sh->referenced);
     addr_map_free(&sh->referenced_elsewhere);
     big_free(sh->pool, sh->cap_pool, sizeof *sh->pool);
     pthread_mutex_destroy(&sh->registry_lock);

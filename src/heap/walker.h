@@ -53,6 +53,13 @@ struct tinfo {
     enum { CTYPES_NONE, CTYPES_STGDICT, CTYPES_METATYPE } ctypes;
 };
 
+/* Grow *arr, of *cap elements of elem bytes (0 and NULL at first), to at
+ * least want elements, in anonymous memory (zero-filled) that asks for
+ * huge pages from 2 MiB on (walk.c says why). 0, or -1 with *arr
+ * untouched. Released with big_free(arr, cap, elem). */
+int big_grow(void **arr, size_t *cap, size_t elem, size_t want);
+void big_free(void *arr, size_t cap, size_t elem);
+
 /* A set of target addresses, or a map from them to a small number:
  * open addressing on the address itself (0 is the empty slot). */
 struct addr_map {
@@ -130,6 +137,7 @@ struct walk_share {
     uint64_t type_type;       /* PyType_Type */
     uint64_t dict_type;       /* PyDict_Type: the one type whose instances can be a __dict__ */
     uint64_t *referenced;     /* heap_each_edges: one bit per mark bit, set if another object refers to it */
+    size_t cap_referenced;    /* in words */
     struct addr_map referenced_elsewhere;
 
     unsigned nthreads;        /* > 1: the locks below are in use */
