@@ -128,6 +128,12 @@ int py_gc_python_generation(const struct py_process *p, int list);
  * the target is gone. On success free s with py_state_done. */
 enum phs_status py_read_state(struct py_process *p, struct py_state *s, struct phs_error *err);
 
+/* py_read_state without following the GC lists (their object counts stay
+ * 0): for the heap walk, which follows and checks every link itself and
+ * would otherwise chase a million-object list twice, one dependent cache
+ * miss at a time. */
+enum phs_status py_read_state_heads(struct py_process *p, struct py_state *s, struct phs_error *err);
+
 void py_state_done(struct py_state *s);
 
 /* How long py_read_state_paused kept the target stopped. */

@@ -118,7 +118,10 @@ int py_gc_python_generation(const struct py_process *p, int list)
     return O(p, OFF_GC_VISITED_SPACE) != OFFSET_ABSENT && list > 0 ? 2 : list;
 }
 
-static enum phs_status read_gc(struct py_process *p, uint64_t gc_addr, struct py_gc *gc, struct phs_error *err)
+/* The collector's state at gc_addr; its lists are followed (and their
+ * objects counted) only if chase_lists. */
+static enum phs_status read_gc(struct py_process *p, uint64_t gc_addr, int chase_lists, struct py_gc *gc,
+                               struct phs_error *err)
 {
     memset(gc, 0, sizeof *gc);
     gc->present = 1;
@@ -132,12 +135,13 @@ static enum phs_status read_gc(struct py_process *p, uint64_t gc_addr, struct py
             return inconsistent(p, err, "reading the GC generations");
         gc->gen[g].threshold = threshold;
         gc->gen[g].count = count;
-        enum phs_status st = walk_gc_list(p, gen + (uint64_t)O(p, OFF_GCGEN_HEAD), &gc->gen[g].objects, err);
+        enum phs_status st = chase_lists ? walk_gc_list(p, gen + (uint64_t)O(p, OFF_GCGEN_HEAD),
+                                                        &gc->gen[g].objects, err) : PHS_OK;
         if (st != PHS_OK)
             return st;
     }
-    enum phs_status st = walk_gc_list(p, gc_addr + (uint64_t)O(p, OFF_GC_PERMANENT) + (uint64_t)O(p, OFF_GCGEN_HEAD),
-                                      &gc->permanent_objects, err);
+    uint64_t permanent = gc_addr + (uint64_t)O(p, OFF_GC_PERMANENT) + (uint64_t)O(p, OFF_GCGEN_HEAD);
+    enum phs_status st = chase_lists ? walk_gc_list(p, permanent, &gc->permanent_objects, err) : PHS_OK;
     if (st != PHS_OK)
         return st;
     int32_t collecting;
@@ -197,7 +201,8 @@ uint64_t py_gc_state_addr(const struct py_process *p, uint64_t interp, int is_ma
     return is_main ? p->runtime_addr + (uint64_t)O(p, OFF_RUNTIME_GC) : 0;
 }
 
-enum phs_status py_read_state(struct py_process *p, struct py_state *s, struct phs_error *err)
+static enum phs_status read_state(struct py_process *p, struct py_state *s, int chase_gc_lists,
+                                  struct phs_error *err)
 {
     memset(s, 0, sizeof *s);
     enum phs_status st = check_type_type(p, err);
@@ -246,7 +251,7 @@ enum phs_status py_read_state(struct py_process *p, struct py_state *s, struct p
         /* shown with the main interpreter when the runtime holds it */
         uint64_t gc = py_gc_state_addr(p, interp, in->is_main);
         if (gc)
-            st = read_gc(p, gc, &in->gc, err);
+            st = read_gc(p, gc, chase_gc_lists, &in->gc, err);
         if (st != PHS_OK)
             break;
         if (memsrc_read_u64(p->mem, interp + (uint64_t)O(p, OFF_INTERP_NEXT), &interp, err) != PHS_OK)
@@ -255,6 +260,16 @@ enum phs_status py_read_state(struct py_process *p, struct py_state *s, struct p
     if (st != PHS_OK)
         py_state_done(s);
     return st;
+}
+
+enum phs_status py_read_state(struct py_process *p, struct py_state *s, struct phs_error *err)
+{
+    return read_state(p, s, 1, err);
+}
+
+enum phs_status py_read_state_heads(struct py_process *p, struct py_state *s, struct phs_error *err)
+{
+    return read_state(p, s, 0, err);
 }
 
 void py_state_done(struct py_state *s)

@@ -33,17 +33,39 @@ static int collecting(struct py_process *p, struct memsrc *mem)
 }
 
 /* The interpreter state, read from the copy: the offsets still fit and
- * every GC list and thread list closes. */
+ * the thread lists close. The GC lists are left to the walk, which checks
+ * every link as it follows them. */
 static enum phs_status check_state(struct py_process *p, struct snapshot *snap, struct phs_error *err)
 {
     struct memsrc *live = p->mem;
     p->mem = &snap->base;
     struct py_state s;
-    enum phs_status st = py_read_state(p, &s, err);
+    enum phs_status st = py_read_state_heads(p, &s, err);
     if (st == PHS_OK)
         py_state_done(&s);
     p->mem = live;
     return st;
+}
+
+/* Walk the copy: everything is read from it from here on; what it lacks
+ * (read-only file data) comes from the live process through the
+ * snapshot. */
+static enum phs_status walk_copy(struct py_process *p, struct snapshot *snap, int tolerant, struct heap *h,
+                                 struct phs_error *err)
+{
+    struct memsrc *live = p->mem;
+    p->mem = &snap->base;
+    struct heap_walk_opts opts = {tolerant};
+    enum phs_status st = heap_walk(p, &snap->base, snap, &opts, h, err);
+    p->mem = live;
+    return st;
+}
+
+/* Stopped between the two stores of a list splice, as the state or the
+ * walk found: worth another pause, a few times. */
+static int midway(enum phs_status st, const struct phs_error *err, unsigned retries)
+{
+    return st == PHS_OFFSETS && err && err->transient && retries < MIDWAY_RETRIES;
 }
 
 static void sleep_ms(long ms)
@@ -72,9 +94,9 @@ static enum phs_status take(struct py_process *p, struct snapshot *snap, int non
         return st;
     tm->prepare_ns = monotonic_ns() - t_prepare;
     if (nonblocking) {
-        st = snapshot_copy(snap, err);
+        if ((st = snapshot_copy(snap, err)) == PHS_OK)
+            st = walk_copy(p, snap, 1, h, err);
     } else {
-        unsigned midway = 0;
         for (int attempt = 0;; attempt++) {
             struct pause pause;
             if ((st = pause_begin(&pause, p->pid, err)) != PHS_OK)
@@ -90,16 +112,17 @@ static enum phs_status take(struct py_process *p, struct snapshot *snap, int non
             if (collecting(p, &snap->base)) {
                 if (attempt >= COLLECTION_RETRIES) {
                     tolerant = 1;    /* it never stops collecting: walk what is there */
+                    st = walk_copy(p, snap, tolerant, h, err);
                     break;
                 }
                 tm->collection_retries++;
                 sleep_ms(1 + attempt);
                 continue;
             }
-            /* Stopped between the two stores of a list splice: same remedy. */
             st = check_state(p, snap, err);
-            if (st == PHS_OFFSETS && err && err->transient && midway < MIDWAY_RETRIES) {
-                midway++;
+            if (st == PHS_OK)
+                st = walk_copy(p, snap, tolerant, h, err);
+            if (midway(st, err, tm->midway_retries)) {
                 tm->midway_retries++;
                 sleep_ms(1);
                 continue;
@@ -112,13 +135,6 @@ static enum phs_status take(struct py_process *p, struct snapshot *snap, int non
     tm->copy_ns = snap->copy_ns;
     tm->bytes_copied = snap->bytes_copied;
     tm->failed_regions = snap->failed_regions;
-    /* Read everything from the copy from here on; what it lacks (read-only
-     * file data) comes from the live process through the snapshot. */
-    struct memsrc *live = p->mem;
-    p->mem = &snap->base;
-    struct heap_walk_opts opts = {tolerant};
-    st = heap_walk(p, &snap->base, snap, &opts, h, err);
-    p->mem = live;
     tm->walk_ns = h->stats.walk_ns;
     tm->total_ns = monotonic_ns() - t0;
     return st;

@@ -654,6 +654,26 @@ static void note_flags(struct walker *w, uint64_t addr, uint32_t flags)
 #define BATCH 16
 static void maybe_share(struct walker *w);
 
+/* A list that does not hold together: counted if the walk is tolerant,
+ * else an error. A paused target can be stopped between the two stores of
+ * a list splice, so the error is transient: heap_take pauses again. */
+static enum phs_status broken_list(struct walker *w, uint64_t head, uint64_t n, int tolerant, struct phs_error *err)
+{
+    if (tolerant) {
+        w->stats.bad_gc_links++;
+        return PHS_OK;
+    }
+    enum phs_status st = phs_error_set(err, PHS_OFFSETS, 0, "offsets inconsistent with process %d: the GC list at "
+                                       "0x%llx is broken after %llu objects", (int)w->p->pid,
+                                       (unsigned long long)head, (unsigned long long)n);
+    if (err)
+        err->transient = 1;
+    return st;
+}
+
+/* Admit every object on the GC list at head, checking each link against
+ * its neighbour and the head's back link against the last object: the
+ * check that the offsets fit the copy, done once, here. */
 static enum phs_status walk_gc_list(struct walker *w, uint64_t head, int gen, int tolerant,
                                     struct phs_error *err)
 {
@@ -662,20 +682,14 @@ static enum phs_status walk_gc_list(struct walker *w, uint64_t head, int gen, in
         return tolerant ? (w->stats.bad_gc_links++, PHS_OK)
                         : phs_error_set(err, PHS_OFFSETS, 0, "cannot read the GC list head at 0x%llx",
                                         (unsigned long long)head);
-    uint64_t prev = head, node = link[0] & GC_LINK_MASK;
-    uint64_t gch = (uint64_t)WO(w, GCHEAD_SIZE);
+    uint64_t prev = head, node = link[0] & GC_LINK_MASK, last = link[1] & GC_LINK_MASK;
+    uint64_t gch = (uint64_t)WO(w, GCHEAD_SIZE), n = 0;
     uint32_t flags = HEAP_OBJ_GC | (gen == 3 ? HEAP_OBJ_PERMANENT : 0);
     int python_gen = gen < 3 ? py_gc_python_generation(w->p, gen) : gen;   /* as gc.get_objects says */
-    for (uint64_t n = 0; node != head; n++) {
+    for (; node != head; n++) {
         if (!node || (node & 7) || n >= MAX_GC_LIST || rd(w, node, link, sizeof link) != 0 ||
-            (link[1] & GC_LINK_MASK) != prev) {
-            if (!tolerant)
-                return phs_error_set(err, PHS_OFFSETS, 0, "the GC list at 0x%llx is broken after %llu objects "
-                                     "(offsets wrong, or the target ran during the copy)",
-                                     (unsigned long long)head, (unsigned long long)n);
-            w->stats.bad_gc_links++;
-            break;
-        }
+            (link[1] & GC_LINK_MASK) != prev)
+            return broken_list(w, head, n, tolerant, err);
         int admitted = admit(w, node + gch, flags, 0);
         if (admitted == ADMITTED_BEFORE)
             note_flags(w, node + gch, flags);
@@ -692,11 +706,11 @@ static enum phs_status walk_gc_list(struct walker *w, uint64_t head, int gen, in
         prev = node;
         node = link[0] & GC_LINK_MASK;
         if (w->oom)
-            break;
+            return PHS_OK;
         if ((n & 255) == 255)     /* feed idle helpers while the list is chased */
             maybe_share(w);
     }
-    return PHS_OK;
+    return prev == last ? PHS_OK : broken_list(w, head, n, tolerant, err);
 }
 
 /* From 3.11 on, the frames of running functions are not objects and are on

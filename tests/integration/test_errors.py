@@ -92,6 +92,7 @@ def corrupted_table(tmp_path, mm, key, delta):
             if k and k[0] == key:
                 line = "%s %d\n" % (key, int(k[1]) + delta)
             lines.append(line)
+    assert any(l.split()[:1] == [key] for l in lines), "no %s in the table of %s" % (key, mm)
     path = tmp_path / ("%s-%s.txt" % (mm, key))
     path.write_text("".join(lines))
     return path
@@ -113,6 +114,23 @@ def test_offsets_inconsistent(binary, make_target, tmp_path, key, delta):
     # The correct table read through the same option works.
     good = corrupted_table(tmp_path, "3.12", key, 0)
     assert run_tool("info", "--offsets-file", good, target.pid).returncode == 0
+
+
+@pytest.mark.parametrize("key,delta", [
+    ("gc.generations", 8),          # GC list heads misplaced: the walk finds it
+    ("gc.permanent_generation", 8), # the permanent generation's list head misplaced
+    ("tstate.prev", 16),            # thread list back links broken: the state check finds it
+])
+def test_summary_refuses_offsets_that_do_not_fit(binary, make_target, tmp_path, key, delta):
+    """summary leaves the GC lists to the walk, which checks every link as
+    it follows them: wrong offsets must still fail as offsets (after the
+    few pauses a stop inside a splice is given), never as a bad histogram."""
+    target = make_target(resolve_interpreter(("pyenv", "3.12")), args=("1",))
+    table = corrupted_table(tmp_path, "3.12", key, delta)
+    r = run_tool("summary", "--offsets-file", table, target.pid)
+    one_line_error(r, EXIT_OFFSETS, "offsets")
+    good = corrupted_table(tmp_path, "3.12", key, 0)
+    assert run_tool("summary", "--offsets-file", good, target.pid).returncode == 0
 
 
 def test_offsets_file_of_another_version(binary, make_target, tmp_path):
