@@ -841,15 +841,20 @@ void walker_free(struct walker *w)
  * neither happens in CPython), then it is tallied as it is. */
 static int defer_dict(struct walker *w, uint64_t addr, uint64_t size, uint32_t type, uint32_t extra, uint32_t flags)
 {
-    if (extra || (w->dict_type && w->dict_type != type + 1) || (addr & 7) || flags > 7)
+    if (extra || (w->dict_type && w->dict_type != type + 1) || (addr & 7) || addr >> (DEFERRED_ADDR_BITS + 3) ||
+        flags > 7)
         return 0;
-    if (w->ndicts == w->cap_dicts &&
-        big_grow((void **)&w->dicts, &w->cap_dicts, sizeof *w->dicts, w->cap_dicts ? w->cap_dicts * 2 : 4096) != 0) {
+    int fits = !(size & 7) && size / 8 < DEFERRED_SIZE_NEXT;
+    if (w->ndicts + 2 > w->cap_dicts &&
+        big_grow((void **)&w->dicts, &w->cap_dicts, sizeof *w->dicts, w->cap_dicts ? w->cap_dicts * 2 : 8192) != 0) {
         w->oom = 1;
         return 0;
     }
     w->dict_type = type + 1;
-    w->dicts[w->ndicts++] = (struct deferred_dict){addr | flags, size};
+    uint64_t size_field = fits ? size / 8 : DEFERRED_SIZE_NEXT;
+    w->dicts[w->ndicts++] = addr >> 3 | (uint64_t)flags << DEFERRED_ADDR_BITS | size_field << DEFERRED_SIZE_SHIFT;
+    if (!fits)
+        w->dicts[w->ndicts++] = size;
     return 1;
 }
 
@@ -1015,11 +1020,17 @@ static void *settle_dicts(void *arg)
 {
     struct walker *w = arg;
     for (size_t i = 0; i < w->ndicts && !w->oom; i++) {
-        const struct deferred_dict *d = &w->dicts[i];
-        uint32_t *owner = dict_owner(w->sh, d->addr_flags & ~7ull);
+        uint64_t word = w->dicts[i], addr = (word & ((1ull << DEFERRED_ADDR_BITS) - 1)) << 3;
+        uint64_t size = word >> DEFERRED_SIZE_SHIFT;
+        uint32_t flags = (uint32_t)(word >> DEFERRED_ADDR_BITS) & 7;
+        if (size != DEFERRED_SIZE_NEXT)
+            size *= 8;
+        else
+            size = i + 1 < w->ndicts ? w->dicts[++i] : 0;
+        uint32_t *owner = dict_owner(w->sh, addr);
         struct heap_tally *to = owner ? owned_of(w, *owner - 1) : tally_of(w, w->dict_type - 1);
         if (to)
-            tally(to, d->size, 0, (uint32_t)(d->addr_flags & 7));
+            tally(to, size, 0, flags);
     }
     w->ndicts = 0;
     return NULL;

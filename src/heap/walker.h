@@ -84,13 +84,18 @@ struct pending {
 };
 
 /* A plain dict decoded before the walk knows whether some instance owns
- * it: tallied when the walk ends, as "dict" or as "dict of KIND". Sixteen
- * bytes, as there can be millions: its flags (enum heap_object_flags) in
- * the low bits of its 8-aligned address; its type is the walk's one
- * plain dict type, and a plain dict owns no extra bytes. */
-struct deferred_dict {
-    uint64_t addr_flags, size;
-};
+ * it: tallied when the walk ends, as "dict" or as "dict of KIND". There
+ * can be millions (4 M on the 1M-record heap), and each byte of the list
+ * is fresh memory, which costs a page fault and, on a VM that hands freed
+ * memory back to its host, a trip there: one 8-byte word each, its
+ * address / 8 in bits 0-44, its flags (enum heap_object_flags) in bits
+ * 45-47, its size / 8 in bits 48-63; a size that does not fit (512 KiB or
+ * more, or not a multiple of 8) says DEFERRED_SIZE_NEXT there and follows
+ * in the next word. Its type is the walk's one plain dict type, and a
+ * plain dict owns no extra bytes. */
+#define DEFERRED_ADDR_BITS 45
+#define DEFERRED_SIZE_SHIFT 48
+#define DEFERRED_SIZE_NEXT 0xffffu
 
 #define TYPES_CACHED 64            /* per-thread type lookups remembered */
 #define REFS_AHEAD   32            /* references in flight (a power of two) */
@@ -190,7 +195,7 @@ struct walker {
     size_t ntallies;
     struct heap_tally *owned;     /* per heap.types index: "dict of" it (after the walk) */
     size_t nowned;
-    struct deferred_dict *dicts;
+    uint64_t *dicts;          /* deferred plain dicts, in words (above) */
     size_t ndicts, cap_dicts;
     uint32_t dict_type;       /* 1 + heap.types index of the plain dict type deferred */
     struct flag_fix *fixes;

@@ -108,6 +108,10 @@ def test_histogram_matches_the_targets_own_view(binary, make_target, spec, workl
         extra = kinds["__main__.Plain"]["extra_bytes"]
         assert (extra > 0) == (minor >= 11), extra
         assert kinds["__main__.Slotted"]["extra_bytes"] == 0
+        # one __dict__ of over 512 KiB, to the byte, under its owner
+        assert truth["kinds"]["dict of __main__.Wide"]["bytes"] >= 512 << 10
+        wide = kinds["dict of __main__.Wide"]
+        assert (wide["count"], wide["bytes"]) == (1, truth["kinds"]["dict of __main__.Wide"]["bytes"])
     if workload == "cext":
         # 90, under the bar's 100 objects, so checked here (3.7 and 3.8 call it Struct)
         name = "_struct.Struct" if minor >= 9 else "Struct"

@@ -315,6 +315,10 @@ class Plain:
         self.weight = i * 0.5
 
 
+class Wide:
+    pass
+
+
 class Slotted:
     __slots__ = ('ident', 'label', 'tags')
 
@@ -355,6 +359,13 @@ def workload_classes(scale):
     # a materialised __dict__ per instance for some: "dict of Plain"
     for p in data['plain'][: scale // 2]:
         vars(p)
+    # a __dict__ of over 512 KiB, owned (and its twin owned by nothing):
+    # the walk notes such a size apart from the small ones
+    wide = Wide()
+    for i in range(60000):
+        setattr(wide, 'a%d' % i, i)
+    data['wide'] = wide
+    data['wide_plain'] = dict(vars(wide))
     root = Node(None)
     for i in range(scale // 10):
         child = Node(root)
