@@ -794,6 +794,7 @@ void walker_setup(struct walker *w, struct py_process *p, struct memsrc *mem, st
     w->sh = share_new();
     w->owns_share = 1;
     w->dict_keys_ok = w->lay && dict_offsets_ok(w);
+    w->dict_combined_fast = w->dict_keys_ok && snap && !HAS(w, DICTKEYS_SIZE);
     if (!w->sh)
         w->oom = 1;
 }

@@ -227,6 +227,7 @@ struct walker {
     size_t win_len;
 
     int dict_keys_ok;         /* the version's keys-object offsets are usable (dict_shape) */
+    int dict_combined_fast;   /* ... and sizes are log2 (3.11+), with a copy: dict_refs_combined */
 
     unsigned char *scratch;   /* for reads that the copy cannot serve in place */
     size_t cap_scratch;
