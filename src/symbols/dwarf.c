@@ -232,13 +232,28 @@ static int unread_section(const char *name)
     return 0;
 }
 
+/* Does the file have DWARF of its own? */
+static int has_debug_info(Elf *elf)
+{
+    size_t shstrndx;
+    if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+        return 0;
+    for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn)) != NULL;) {
+        GElf_Shdr sh;
+        const char *name;
+        if (gelf_getshdr(scn, &sh) && sh.sh_type != SHT_NOBITS && (name = elf_strptr(elf, shstrndx, sh.sh_name)) &&
+            (strcmp(name, ".debug_info") == 0 || strcmp(name, ".zdebug_info") == 0))
+            return 1;
+    }
+    return 0;
+}
+
 /* Which section headers to mark empty (their indexes in skip[], at most
  * cap) and the compressed bytes that spares. -1 if the file must be left
- * to libdwfl: no .debug_info, or a .gnu_debugaltlink. */
+ * to libdwfl: it has a .gnu_debugaltlink. */
 static int plan_skips(Elf *elf, size_t *skip, size_t cap, size_t *n, uint64_t *spared)
 {
     size_t shstrndx;
-    int has_info = 0;
     *n = 0;
     *spared = 0;
     if (elf_getshdrstrndx(elf, &shstrndx) != 0)
@@ -250,14 +265,13 @@ static int plan_skips(Elf *elf, size_t *skip, size_t cap, size_t *n, uint64_t *s
             continue;
         if (strcmp(name, ".gnu_debugaltlink") == 0)
             return -1;
-        has_info |= sh.sh_type != SHT_NOBITS && (strcmp(name, ".debug_info") == 0 || strcmp(name, ".zdebug_info") == 0);
         int is_compressed = (sh.sh_flags & SHF_COMPRESSED) || strncmp(name, ".zdebug_", 8) == 0;
         if (sh.sh_type == SHT_NOBITS || !is_compressed || !unread_section(name) || *n == cap)
             continue;
         skip[(*n)++] = elf_ndxscn(scn);
         *spared += sh.sh_size;
     }
-    return has_info ? 0 : -1;
+    return 0;
 }
 
 /* A copy of the ELF file open at fd in memory, the sections skip[] marked
@@ -289,8 +303,11 @@ static int lean_copy(int fd, const size_t *skip, size_t n, const GElf_Ehdr *eh, 
 }
 
 /* The DWARF of the debug file at path if it has the build-id id (len
- * bytes) and is worth reading lean: a copy pays when it spares enough
- * inflating (a compressed byte costs about as much as 20 copied ones). */
+ * bytes) and is worth reading lean: the copy pays when the compressed
+ * bytes it spares are an eighth of the file or more (inflating a byte
+ * costs about as much as copying twenty), and is kept to files of a sane
+ * size (the file may come from a container's root). */
+#define LEAN_MAX_FILE (512ll << 20)
 static int lean_open(const char *path, const unsigned char *id, int len, struct lean_debug *l)
 {
     struct stat st;
@@ -303,9 +320,9 @@ static int lean_open(const char *path, const unsigned char *id, int len, struct 
         return -1;
     Elf *elf = fstat(fd, &st) == 0 ? elf_begin(fd, ELF_C_READ_MMAP, NULL) : NULL;
     int lean = -1;
-    if (elf && gelf_getehdr(elf, &eh) && dwelf_elf_gnu_build_id(elf, &file_id) == len &&
-        memcmp(file_id, id, (size_t)len) == 0 && plan_skips(elf, skip, 64, &n, &spared) == 0 && n &&
-        spared * 8 >= (uint64_t)st.st_size)
+    if (elf && st.st_size <= LEAN_MAX_FILE && gelf_getehdr(elf, &eh) &&
+        dwelf_elf_gnu_build_id(elf, &file_id) == len && memcmp(file_id, id, (size_t)len) == 0 &&
+        has_debug_info(elf) && plan_skips(elf, skip, 64, &n, &spared) == 0 && n && spared * 8 >= (uint64_t)st.st_size)
         lean = lean_copy(fd, skip, n, &eh, st.st_size);
     if (elf)
         elf_end(elf);
@@ -318,22 +335,6 @@ static int lean_open(const char *path, const unsigned char *id, int len, struct 
     if (!l->dw) {
         lean_close(l);
         return -1;
-    }
-    return 0;
-}
-
-/* Does the file have DWARF of its own? */
-static int has_debug_info(Elf *elf)
-{
-    size_t shstrndx;
-    if (elf_getshdrstrndx(elf, &shstrndx) != 0)
-        return 0;
-    for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn)) != NULL;) {
-        GElf_Shdr sh;
-        const char *name;
-        if (gelf_getshdr(scn, &sh) && sh.sh_type != SHT_NOBITS && (name = elf_strptr(elf, shstrndx, sh.sh_name)) &&
-            (strcmp(name, ".debug_info") == 0 || strcmp(name, ".zdebug_info") == 0))
-            return 1;
     }
     return 0;
 }
@@ -412,10 +413,10 @@ enum phs_status offsets_from_dwarf(const char *path, const char *debuginfo_path,
     /* The DWARF of the file itself if it has some, else of its debug
      * file: read lean where that pays, else as libdwfl opens it. */
     Elf *main_elf = dwfl_module_getelf(mod, &bias);
-    if (main_elf && has_debug_info(main_elf) ? lean_open_self(mod, path, &lean) == 0
-                                             : lean_find(mod, dip, debug_file, cap, &lean) == 0) {
+    int in_main = main_elf && has_debug_info(main_elf);
+    if (in_main ? lean_open_self(mod, path, &lean) == 0 : lean_find(mod, dip, debug_file, cap, &lean) == 0) {
         dw = lean.dw;
-        if (main_elf && has_debug_info(main_elf) && debug_file && cap)
+        if (in_main && debug_file && cap)
             snprintf(debug_file, cap, "%s", path);
     } else {
         if (!(dw = dwfl_module_getdwarf(mod, &bias))) {
