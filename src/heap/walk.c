@@ -95,8 +95,19 @@ int big_grow(void **arr, size_t *cap, size_t elem, size_t want)
         return -1;
     size_t unit = want * elem >= BIG_HUGE ? BIG_HUGE : BIG_PAGE;
     size_t bytes = (want * elem + unit - 1) / unit * unit;
+#ifdef __SANITIZE_THREAD__
+    /* ThreadSanitizer does not follow mremap: the range an array leaves
+     * would keep its owner's accesses in the shadow, and the next array
+     * mapped there would race with them. Copy instead. */
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p != MAP_FAILED && *arr) {
+        memcpy(p, *arr, *cap * elem);
+        munmap(*arr, *cap * elem);
+    }
+#else
     void *p = *arr ? mremap(*arr, *cap * elem, bytes, MREMAP_MAYMOVE)
                    : mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+#endif
     if (p == MAP_FAILED)
         return -1;
 #ifdef MADV_HUGEPAGE
