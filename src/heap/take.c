@@ -95,7 +95,7 @@ static enum phs_status take(struct py_process *p, struct snapshot *snap, int non
     tm->prepare_ns = monotonic_ns() - t_prepare;
     if (nonblocking) {
         if ((st = snapshot_copy(snap, err)) == PHS_OK)
-            st = walk_copy(p, snap, 1, h, err);
+            st = walk_copy(p, snap, tolerant, h, err);
     } else {
         for (int attempt = 0;; attempt++) {
             struct pause pause;

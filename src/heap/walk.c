@@ -82,9 +82,9 @@ int rd_slow(struct walker *w, uint64_t addr, void *buf, size_t len)
  * before the deferred dicts took 8 bytes each). In 4 KiB pages each page
  * costs a fault: 27 K faults a walk there, 10-15 % of its time; and fresh
  * memory that a VM's host has taken back comes at 0.5-1 GB/s, so every
- * byte these arrays do not need counts. So they live in anonymous memory that asks for huge pages once it
- * is large enough, and grow with mremap, which moves page tables, not
- * bytes. (AddressSanitizer does not watch their ends: every index into
+ * byte these arrays do not need counts. So they live in anonymous memory
+ * that asks for huge pages once it is large enough, and grow with mremap,
+ * which moves page tables, not bytes. (AddressSanitizer does not watch their ends: every index into
  * them is checked against its capacity.) */
 #define BIG_HUGE (2u << 20)
 #define BIG_PAGE 4096u
