@@ -194,6 +194,22 @@ int dict_offsets_ok(const struct walker *w)
     return WO(w, DICTKEYS_LOG2_SIZE) >= 0 && WO(w, DICTKEYS_LOG2_SIZE) + 3 <= indices;
 }
 
+/* What a 3.11+ keys object (sizes as log2) says of itself from the bytes
+ * lb at its dk_log2_size: where its entries start (from the object), how
+ * large each is, its own __sizeof__ share and its slots. -1 if the sizes
+ * are implausible. Shared by dict_shape and dict_refs_combined. */
+static inline int log2_keys(const unsigned char *lb, int64_t indices, uint64_t *first, uint64_t *esize,
+                            int64_t *keys_size, int64_t *slots)
+{
+    if (lb[0] > 40 || lb[1] > 43)
+        return -1;
+    *esize = lb[2] ? DICT_ENTRY_UNICODE : DICT_ENTRY_GENERAL;
+    *first = (uint64_t)indices + (1ull << lb[1]);
+    *keys_size = indices + (1ll << lb[1]) + (int64_t)*esize * ((2ll << lb[0]) / 3);
+    *slots = 1ll << lb[0];
+    return 0;
+}
+
 int dict_shape(struct walker *w, uint64_t keys, uint64_t values, struct dict_shape *s)
 {
     int64_t indices = WO(w, DICTKEYS_INDICES);
@@ -225,16 +241,14 @@ int dict_shape(struct walker *w, uint64_t keys, uint64_t values, struct dict_sha
         s->keys_size = dict_keys_bytes(w, size, DICT_ENTRY_GENERAL);
         s->slots = size;
     } else {
-        const unsigned char *lb = k + WO(w, DICTKEYS_LOG2_SIZE);
-        if (lb[0] > 40 || lb[1] > 43)
+        uint64_t first, esize;
+        if (log2_keys(k + WO(w, DICTKEYS_LOG2_SIZE), indices, &first, &esize, &s->keys_size, &s->slots) != 0)
             return -1;
-        int general = lb[2] == 0;
-        s->entries = keys + (uint64_t)indices + (1ull << lb[1]);
-        s->esize = general ? DICT_ENTRY_GENERAL : DICT_ENTRY_UNICODE;
+        int general = esize == DICT_ENTRY_GENERAL;
+        s->entries = keys + first;
+        s->esize = esize;
         s->koff = general ? 8 : 0;
         s->voff = general ? 16 : 8;
-        s->keys_size = indices + (1ll << lb[1]) + (int64_t)s->esize * ((2ll << lb[0]) / 3);
-        s->slots = 1ll << lb[0];
     }
     if (s->nentries < 0 || s->nentries > MAX_ITEMS || s->usable < 0 || s->usable > MAX_ITEMS)
         return -1;
@@ -289,13 +303,14 @@ static int dict_refs_combined(struct walker *w, uint64_t keys, const struct tinf
     const unsigned char *k = snapshot_span_at(w->snap, w->region_hint, keys, (size_t)indices, &end);
     if (!k)
         return 0;
-    const unsigned char *lb = k + WO(w, DICTKEYS_LOG2_SIZE);
     int64_t nentries = (int64_t)word_at(k, WO(w, DICTKEYS_NENTRIES));
     int64_t usable = (int64_t)word_at(k, WO(w, DICTKEYS_USABLE));
-    if (lb[0] > 40 || lb[1] > 43 || nentries < 0 || nentries > MAX_ITEMS || usable < 0 || usable > MAX_ITEMS)
+    uint64_t first, esize;
+    int64_t keys_size, slots;
+    if (log2_keys(k + WO(w, DICTKEYS_LOG2_SIZE), indices, &first, &esize, &keys_size, &slots) != 0 ||
+        nentries < 0 || nentries > MAX_ITEMS || usable < 0 || usable > MAX_ITEMS)
         return 0;
-    uint64_t esize = lb[2] ? DICT_ENTRY_UNICODE : DICT_ENTRY_GENERAL;
-    uint64_t first = (uint64_t)indices + (1ull << lb[1]), len = (uint64_t)nentries * esize;
+    uint64_t len = (uint64_t)nentries * esize;
     if (first > (uint64_t)(end - k) || len > (uint64_t)(end - k) - first || ((uintptr_t)k & 7))
         return 0;
     const unsigned char *e = k + first;
@@ -312,9 +327,7 @@ static int dict_refs_combined(struct walker *w, uint64_t keys, const struct tinf
             walker_ref_many(w, kv, n);
         }
     }
-    *size = t->basicsize;
-    if (word_at(k, WO(w, DICTKEYS_REFCNT)) == 1)
-        *size += indices + (1ll << lb[1]) + (int64_t)esize * ((2ll << lb[0]) / 3);
+    *size = t->basicsize + (word_at(k, WO(w, DICTKEYS_REFCNT)) == 1 ? keys_size : 0);
     return 1;
 }
 
