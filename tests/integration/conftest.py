@@ -203,6 +203,15 @@ def make_target(tmp_path):
 WRAPPER = os.environ.get("PYHEAPSCOPE_WRAPPER", "").split()
 
 
+def build_id(path):
+    """The GNU build-id of the ELF file at path, in hex (readelf), or None."""
+    out = subprocess.run(["readelf", "-n", path], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if "Build ID:" in line:
+            return line.split("Build ID:")[1].strip()
+    return None
+
+
 def run_tool(*args, env=None, timeout=120):
     full_env = dict(os.environ)
     if env:

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import interpreter_params, resolve_interpreter, run_json, run_tool
+from conftest import build_id, interpreter_params, resolve_interpreter, run_json, run_tool
 
 # Objects the target may still allocate or free between writing its facts
 # and falling asleep (writing JSON allocates; frames are freed). Generation 1
@@ -156,14 +156,9 @@ def test_text_output_names_everything(binary, make_target):
 
 def debian_debug_file(python):
     """The python3.11-dbg file for this binary, found by build-id, or None."""
-    import subprocess
-    out = subprocess.run(["readelf", "-n", python], capture_output=True, text=True).stdout
-    for line in out.splitlines():
-        if "Build ID:" in line:
-            bid = line.split("Build ID:")[1].strip()
-            path = "/usr/lib/debug/.build-id/%s/%s.debug" % (bid[:2], bid[2:])
-            return path if os.path.exists(path) else None
-    return None
+    bid = build_id(python)
+    path = "/usr/lib/debug/.build-id/%s/%s.debug" % (bid[:2], bid[2:]) if bid else None
+    return path if path and os.path.exists(path) else None
 
 
 def test_debian_stripped_with_and_without_debug_file(binary, make_target, tmp_path):

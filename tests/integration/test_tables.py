@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import BINARY, REPO, WRAPPER, pyenv_interpreters, run_tool
+from conftest import BINARY, REPO, WRAPPER, build_id, pyenv_interpreters, run_tool
 
 
 def data_lines(text):
@@ -33,14 +33,6 @@ def test_checked_in_table_matches_dwarf(binary, mm):
 def test_every_supported_minor_has_a_table():
     for minor in range(7, 16):
         assert os.path.exists(os.path.join(REPO, "symbols", "3.%d.txt" % minor))
-
-
-def build_id(path):
-    out = subprocess.run(["readelf", "-n", path], capture_output=True, text=True).stdout
-    for line in out.splitlines():
-        if "Build ID:" in line:
-            return line.split("Build ID:")[1].strip()
-    return None
 
 
 def generate_traced(lib, debuginfo_path, tmp_path):
