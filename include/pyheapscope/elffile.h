@@ -40,6 +40,10 @@ int elf_file_symbol(struct elf_file *ef, const char *name, uint64_t *addr, uint6
 enum phs_status elf_file_from_symbols(struct elf_file *ef, const char *const *names, const uint64_t *addrs,
                                       size_t n, struct phs_error *err);
 
+/* Does the ELF file (an Elf*) hold DWARF of its own: a .debug_info (or
+ * .zdebug_info) section with contents? */
+int elf_has_debug_info(void *elf);
+
 /* Close and release; safe on a zeroed or already closed struct. */
 void elf_file_close(struct elf_file *ef);
 

@@ -7,6 +7,7 @@
  * gcc emits no name index, so structs are found by one linear pass over the
  * compile units' top-level DIEs, stopping once all are found. */
 #define _GNU_SOURCE            /* memfd_create */
+#include "pyheapscope/elffile.h"
 #include "pyheapscope/offsets.h"
 
 #include <dwarf.h>
@@ -232,22 +233,6 @@ static int unread_section(const char *name)
     return 0;
 }
 
-/* Does the file have DWARF of its own? */
-static int has_debug_info(Elf *elf)
-{
-    size_t shstrndx;
-    if (elf_getshdrstrndx(elf, &shstrndx) != 0)
-        return 0;
-    for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn)) != NULL;) {
-        GElf_Shdr sh;
-        const char *name;
-        if (gelf_getshdr(scn, &sh) && sh.sh_type != SHT_NOBITS && (name = elf_strptr(elf, shstrndx, sh.sh_name)) &&
-            (strcmp(name, ".debug_info") == 0 || strcmp(name, ".zdebug_info") == 0))
-            return 1;
-    }
-    return 0;
-}
-
 /* Which section headers to mark empty (their indexes in skip[], at most
  * cap) and the compressed bytes that spares. -1 if the file must be left
  * to libdwfl: it has a .gnu_debugaltlink. */
@@ -322,7 +307,7 @@ static int lean_open(const char *path, const unsigned char *id, int len, struct 
     int lean = -1;
     if (elf && st.st_size <= LEAN_MAX_FILE && gelf_getehdr(elf, &eh) &&
         dwelf_elf_gnu_build_id(elf, &file_id) == len && memcmp(file_id, id, (size_t)len) == 0 &&
-        has_debug_info(elf) && plan_skips(elf, skip, 64, &n, &spared) == 0 && n && spared * 8 >= (uint64_t)st.st_size)
+        elf_has_debug_info(elf) && plan_skips(elf, skip, 64, &n, &spared) == 0 && n && spared * 8 >= (uint64_t)st.st_size)
         lean = lean_copy(fd, skip, n, &eh, st.st_size);
     if (elf)
         elf_end(elf);
@@ -413,7 +398,7 @@ enum phs_status offsets_from_dwarf(const char *path, const char *debuginfo_path,
     /* The DWARF of the file itself if it has some, else of its debug
      * file: read lean where that pays, else as libdwfl opens it. */
     Elf *main_elf = dwfl_module_getelf(mod, &bias);
-    int in_main = main_elf && has_debug_info(main_elf);
+    int in_main = elf_has_debug_info(main_elf);
     if (in_main ? lean_open_self(mod, path, &lean) == 0 : lean_find(mod, dip, debug_file, cap, &lean) == 0) {
         dw = lean.dw;
         if (in_main && debug_file && cap)

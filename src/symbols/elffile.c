@@ -38,23 +38,31 @@ static void read_build_id(Elf *elf, char *out, size_t cap)
     }
 }
 
+int elf_has_debug_info(void *elf_handle)
+{
+    Elf *elf = elf_handle;
+    size_t shstrndx;
+    if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0)
+        return 0;
+    for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn)) != NULL;) {
+        GElf_Shdr sh;
+        const char *name;
+        if (gelf_getshdr(scn, &sh) && sh.sh_type != SHT_NOBITS && (name = elf_strptr(elf, shstrndx, sh.sh_name)) &&
+            (strcmp(name, ".debug_info") == 0 || strcmp(name, ".zdebug_info") == 0))
+            return 1;
+    }
+    return 0;
+}
+
 static void scan_sections(struct elf_file *ef, Elf *elf)
 {
-    size_t shstrndx;
-    if (elf_getshdrstrndx(elf, &shstrndx) != 0)
-        return;
     Elf_Scn *scn = NULL;
     while ((scn = elf_nextscn(elf, scn)) != NULL) {
         GElf_Shdr sh;
-        if (!gelf_getshdr(scn, &sh))
-            continue;
-        if (sh.sh_type == SHT_SYMTAB)
+        if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_SYMTAB)
             ef->has_symtab = 1;
-        const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
-        if (name && sh.sh_type != SHT_NOBITS &&
-            (strcmp(name, ".debug_info") == 0 || strcmp(name, ".zdebug_info") == 0))
-            ef->has_debug_info = 1;
     }
+    ef->has_debug_info = elf_has_debug_info(elf);
 }
 
 /* bias = where the first PT_LOAD landed - where it asked to be. */
