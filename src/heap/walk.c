@@ -930,6 +930,18 @@ static void maybe_share(struct walker *w)
     pthread_mutex_unlock(&sh->pool_lock);
 }
 
+/* Every thread stops: set under the pool's lock and broadcast, so a
+ * helper that checked the flag and is about to wait, or waits already,
+ * wakes and sees it (a bare store left it waiting for ever, and the walk
+ * joining it). */
+static void stop_all(struct walk_share *sh)
+{
+    pthread_mutex_lock(&sh->pool_lock);
+    __atomic_store_n(&sh->stop, 1, __ATOMIC_RELAXED);
+    pthread_cond_broadcast(&sh->pool_more);
+    pthread_mutex_unlock(&sh->pool_lock);
+}
+
 /* Take work from the pool into the empty stack. 0 when there is none
  * anywhere: every thread waits, so no more can come. */
 static int take_work(struct walker *w)
@@ -1006,7 +1018,7 @@ static void drain(struct walker *w)
         maybe_share(w);
     }
     if (w->oom)
-        __atomic_store_n(&w->sh->stop, 1, __ATOMIC_RELAXED);
+        stop_all(w->sh);
 }
 
 /* A thread's whole part: drain, take from the pool, until it is empty
@@ -1124,6 +1136,18 @@ static void gather(struct walker *w, struct walker *const *all, unsigned n)
     }
 }
 
+/* Test hook: before a failed seed stops the walk, wait (a few seconds at
+ * most) until every helper waits for work, so that the stop must wake
+ * them: what a slow, loaded machine does now and then. */
+static void helpers_idle_hook(struct walk_share *sh, unsigned started)
+{
+    const char *hook = getenv("PYHEAPSCOPE_TEST_HOOK");
+    if (!hook || strcmp(hook, "idle-helpers-on-error") != 0)
+        return;
+    for (int i = 0; i < 5000 && __atomic_load_n(&sh->idle, __ATOMIC_RELAXED) + 1 < started; i++)
+        usleep(1000);
+}
+
 enum phs_status heap_walk(struct py_process *p, struct memsrc *mem, struct snapshot *snap,
                           const struct heap_walk_opts *opts, struct heap *h, struct phs_error *err)
 {
@@ -1174,7 +1198,8 @@ enum phs_status heap_walk(struct py_process *p, struct memsrc *mem, struct snaps
     st = seed(w, opts && opts->tolerant, err);
     h->stats.seed_ns = monotonic_ns() - t0;
     if (st != PHS_OK) {
-        __atomic_store_n(&w->sh->stop, 1, __ATOMIC_RELAXED);
+        helpers_idle_hook(w->sh, started);
+        stop_all(w->sh);
         w->nstack = w->stack_base = 0;
     }
     work(w);

@@ -122,6 +122,19 @@ def test_offsets_inconsistent(binary, make_target, tmp_path, command, key, delta
     assert run_tool(command, "--offsets-file", good, target.pid).returncode == 0
 
 
+@pytest.mark.parametrize("key", ["gc.generations", "gc.permanent_generation"])
+def test_failed_walk_wakes_waiting_helpers(binary, make_target, tmp_path, key):
+    """A walk that fails while its helper threads wait for work must wake
+    them and exit, not join them for ever. The hook holds the failure until
+    every helper waits, as a loaded machine did once in CI (a bare store of
+    the stop flag left them asleep)."""
+    target = make_target(resolve_interpreter(("pyenv", "3.12")), args=("1",))
+    table = corrupted_table(tmp_path, "3.12", key, 8)
+    r = run_tool("summary", "--offsets-file", table, target.pid, timeout=30,
+                 env={"PYHEAPSCOPE_THREADS": "2", "PYHEAPSCOPE_TEST_HOOK": "idle-helpers-on-error"})
+    one_line_error(r, EXIT_OFFSETS, "offsets")
+
+
 def test_offsets_file_of_another_version(binary, make_target, tmp_path):
     target = make_target(resolve_interpreter(("pyenv", "3.12")), args=("1",))
     table = corrupted_table(tmp_path, "3.11", "interp.gc", 0)
