@@ -40,6 +40,10 @@ int elf_file_symbol(struct elf_file *ef, const char *name, uint64_t *addr, uint6
 enum phs_status elf_file_from_symbols(struct elf_file *ef, const char *const *names, const uint64_t *addrs,
                                       size_t n, struct phs_error *err);
 
+/* The GNU build-id of the ELF file at path, in hex, into out (cap bytes;
+ * "" if it has none or cannot be read). Returns 1 if there is one. */
+int elf_path_build_id(const char *path, char *out, size_t cap);
+
 /* Does the ELF file (an Elf*) hold DWARF of its own: a .debug_info (or
  * .zdebug_info) section with contents? */
 int elf_has_debug_info(void *elf);

@@ -391,6 +391,32 @@ int offsets_compare(const struct py_offsets *a, const struct py_offsets *b, char
  * Used to tell whether a table fits a build's _Py_DebugOffsets. */
 int offsets_disagree(const struct py_offsets *a, const struct py_offsets *b, char *out, size_t cap);
 
+/* ---- the cache of tables read from DWARF ----------------------------------- */
+
+/* Where the cache lives, into dir: $PYHEAPSCOPE_CACHE_DIR (empty: no
+ * cache), else $XDG_CACHE_HOME/pyheapscope, else ~/.cache/pyheapscope.
+ * Returns 0 (dir "") when there is none. Cannot fail otherwise. */
+int offsets_cache_dir(char *dir, size_t cap);
+
+/* This program's own build-id in hex ("" if it has none, which turns the
+ * cache off): an entry is trusted only by the build that made it. */
+void offsets_cache_tool_id(char *out, size_t cap);
+
+/* The table cached in dir for the ELF file of build_id, made by the
+ * pyheapscope build tool, for Python major.minor: 1 and o (source DWARF,
+ * origin saying it came from the cache) and debug_file (where the DWARF
+ * was read) if there is one whose checksum holds, that only our user can
+ * write, and that passes offsets_validate; else 0 (o undefined). Never
+ * reads target memory. */
+int offsets_cache_load(const char *dir, const char *tool, const char *build_id, unsigned major,
+                       unsigned minor, struct py_offsets *o, char *debug_file, size_t debug_cap);
+
+/* Write o, read from DWARF in debug_file, as the entry for build_id,
+ * creating dir (mode 0700) if needed: whole or not at all (written aside,
+ * then renamed). Failures are ignored: the cache is only a shortcut. */
+void offsets_cache_store(const char *dir, const char *tool, const char *build_id, const struct py_offsets *o,
+                         const char *debug_file);
+
 /* ---- choosing a source ---------------------------------------------------- */
 
 struct offsets_request {
@@ -401,11 +427,14 @@ struct offsets_request {
     uint64_t version_hex;
     enum offsets_source force;   /* OFFSETS_NONE: best available */
     const char *offsets_file;    /* with force == OFFSETS_FILE */
+    const char *build_id;        /* of elf_path, hex: the cache's key ("" or NULL: no cache) */
+    const char *cache_dir;       /* offsets_cache_dir ("" or NULL: no cache) */
 };
 
-/* Pick the offsets for a target: DWARF, then _Py_DebugOffsets (3.13+, the
+/* Pick the offsets for a target: DWARF (from the cache when it has the
+ * build, and then cached when read), then _Py_DebugOffsets (3.13+, the
  * fields it lacks taken from the bundled table), then the bundled table;
- * or only the forced source. The result has passed offsets_validate.
+ * or only the forced source (a forced DWARF is read, never cached). The result has passed offsets_validate.
  * notes receives why better sources were passed over and the result of
  * cross-checking DWARF against _Py_DebugOffsets. debug_file receives where
  * DWARF was found ("" if not used). Reads target memory for

@@ -318,7 +318,11 @@ enum phs_status py_attach(pid_t pid, const struct py_attach_opts *opts, struct p
     if (st == PHS_OK)
         st = check_build(p, err);
     if (st == PHS_OK) {
-        char dip[2 * PATH_MAX];
+        char dip[2 * PATH_MAX], cache_dir[PATH_MAX] = "";
+        /* A debug path of the user's own may hold other DWARF than the
+         * build-id's usual one: read it, do not cache it. */
+        if (!opts->debuginfo_path)
+            offsets_cache_dir(cache_dir, sizeof cache_dir);
         if (!opts->debuginfo_path) {
             /* The target's own /usr/lib/debug first (a container's debug
              * files match its binaries), then ours. */
@@ -332,6 +336,8 @@ enum phs_status py_attach(pid_t pid, const struct py_attach_opts *opts, struct p
             .version_hex = p->version_hex,
             .force = opts->offsets_file ? OFFSETS_FILE : opts->force,
             .offsets_file = opts->offsets_file,
+            .build_id = p->elf.build_id,
+            .cache_dir = cache_dir,
         };
         st = offsets_choose(&rq, &p->off, p->debug_file, sizeof p->debug_file, p->offsets_notes,
                             sizeof p->offsets_notes, err);

@@ -1,5 +1,6 @@
-/* choose.c - picks the offsets source for a target, best first: DWARF,
- * _Py_DebugOffsets (completed by the bundled table), the bundled table.
+/* choose.c - picks the offsets source for a target, best first: DWARF
+ * (through the cache of tables read before), _Py_DebugOffsets (completed
+ * by the bundled table), the bundled table.
  * Records why each better source was passed over, and cross-checks DWARF
  * against _Py_DebugOffsets where both exist. */
 #include "pyheapscope/offsets.h"
@@ -270,7 +271,19 @@ enum phs_status offsets_choose(const struct offsets_request *rq, struct py_offse
         break;
     }
 
+    char tool[96] = "";
+    int cache = rq->cache_dir && rq->cache_dir[0] && rq->build_id && rq->build_id[0];
+    if (cache)
+        offsets_cache_tool_id(tool, sizeof tool);
+    if (cache && offsets_cache_load(rq->cache_dir, tool, rq->build_id, hex_major(rq->version_hex), minor, out,
+                                    debug_file, debug_cap)) {
+        if (has_debug_offsets)
+            cross_check(rq, "DWARF", out, notes, notes_cap);
+        return PHS_OK;
+    }
     if (from_dwarf(rq, out, debug_file, debug_cap, &why) == PHS_OK) {
+        if (cache)
+            offsets_cache_store(rq->cache_dir, tool, rq->build_id, out, debug_file);
         if (has_debug_offsets)
             cross_check(rq, "DWARF", out, notes, notes_cap);
         return PHS_OK;

@@ -38,6 +38,23 @@ static void read_build_id(Elf *elf, char *out, size_t cap)
     }
 }
 
+int elf_path_build_id(const char *path, char *out, size_t cap)
+{
+    if (cap)
+        out[0] = '\0';
+    elf_version(EV_CURRENT);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+    if (elf && elf_kind(elf) == ELF_K_ELF && cap)
+        read_build_id(elf, out, cap);
+    if (elf)
+        elf_end(elf);
+    close(fd);
+    return cap && out[0] != '\0';
+}
+
 int elf_has_debug_info(void *elf_handle)
 {
     Elf *elf = elf_handle;

@@ -120,7 +120,9 @@ static void usage(FILE *f)
 "so it needs about as much free memory as the target uses (its peak RSS is\n"
 "1.1-1.4x the bytes copied); it adds nothing to the target.\n"
 "Environment: PYHEAPSCOPE_THREADS=N walks the copy with N threads (default:\n"
-"one per core, one for copies under 64 MiB).\n"
+"one per core, one for copies under 64 MiB). PYHEAPSCOPE_CACHE_DIR=DIR keeps\n"
+"offset tables read from DWARF there, by build-id (default:\n"
+"~/.cache/pyheapscope; empty: no cache).\n"
 "\n"
 "Exit status:\n");
     for (int c = 0; c < PHS_STATUS_COUNT; c++)

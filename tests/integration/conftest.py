@@ -19,6 +19,11 @@ import time
 
 import pytest
 
+# Every test reads the offsets afresh, as on a first run: the cache of
+# tables read from DWARF (~/.cache/pyheapscope) would let one test's run
+# answer for another's. test_offsets_cache turns it on where it is tested.
+os.environ["PYHEAPSCOPE_CACHE_DIR"] = ""
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TARGETS = os.path.join(REPO, "tests", "targets")
 BINARY = os.environ.get("PYHEAPSCOPE", os.path.join(REPO, "build", "pyheapscope"))
@@ -213,9 +218,14 @@ def build_id(path):
 
 
 def run_tool(*args, env=None, timeout=120):
+    """Run pyheapscope; env adds to the environment (a value of None removes
+    the variable)."""
     full_env = dict(os.environ)
-    if env:
-        full_env.update(env)
+    for k, v in (env or {}).items():
+        if v is None:
+            full_env.pop(k, None)
+        else:
+            full_env[k] = v
     return subprocess.run(WRAPPER + [BINARY] + [str(a) for a in args], capture_output=True, text=True,
                           timeout=timeout * (10 if WRAPPER else 1), env=full_env)
 
