@@ -320,10 +320,9 @@ enum phs_status py_attach(pid_t pid, const struct py_attach_opts *opts, struct p
     if (st == PHS_OK) {
         char dip[2 * PATH_MAX], cache_dir[PATH_MAX] = "";
         /* A debug path of the user's own may hold other DWARF than the
-         * build-id's usual one: read it, do not cache it. */
-        if (!opts->debuginfo_path)
-            offsets_cache_dir(cache_dir, sizeof cache_dir);
+         * build-id's usual one: that is read, never cached. */
         if (!opts->debuginfo_path) {
+            offsets_cache_dir(cache_dir, sizeof cache_dir);
             /* The target's own /usr/lib/debug first (a container's debug
              * files match its binaries), then ours. */
             snprintf(dip, sizeof dip, "-:.debug:/proc/%d/root/usr/lib/debug:/usr/lib/debug", (int)pid);
