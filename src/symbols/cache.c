@@ -168,18 +168,24 @@ static const char *target_view(const char *path)
     return strncmp(p, "/root/", 6) == 0 ? p + 5 : path;
 }
 
-/* Make dir (and its parent, as ~/.cache may not exist yet), private. */
-static int make_dir(const char *dir)
+/* Make dir if it is missing (and its parent, once: ~/.cache may not
+ * exist yet), mode 0700, but only inside a directory of our own: root
+ * run by sudo with the HOME of the user who called it must not leave
+ * directories of root's in that user's home. */
+static int make_dir(const char *dir, int parents)
 {
-    if (mkdir(dir, 0700) == 0 || errno == EEXIST)
-        return 0;
+    struct stat st;
+    if (lstat(dir, &st) == 0)
+        return 0;              /* there: the caller checks that it is ours */
     char parent[4096];
     snprintf(parent, sizeof parent, "%s", dir);
     char *slash = strrchr(parent, '/');
     if (errno != ENOENT || !slash || slash == parent)
         return -1;
     *slash = '\0';
-    if (mkdir(parent, 0700) != 0 && errno != EEXIST)
+    if (lstat(parent, &st) != 0 && !(parents > 0 && make_dir(parent, parents - 1) == 0 && lstat(parent, &st) == 0))
+        return -1;
+    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid())
         return -1;
     return mkdir(dir, 0700) == 0 || errno == EEXIST ? 0 : -1;
 }
@@ -190,7 +196,7 @@ void offsets_cache_store(const char *dir, const char *tool, const char *build_id
     char path[4096], tmp[4200];
     struct stat st;
     if (!dir[0] || !tool[0] || !entry_path(dir, build_id, path, sizeof path) || strchr(debug_file, '\n') ||
-        make_dir(dir) != 0 || lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || !ours(&st))
+        make_dir(dir, 1) != 0 || lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || !ours(&st))
         return;
     char *body = NULL;
     size_t body_len = 0;

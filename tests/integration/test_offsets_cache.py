@@ -150,6 +150,16 @@ def test_cache_location_and_off_switch(binary, make_target, tmp_path):
                                             "XDG_CACHE_HOME": None})
     assert "cached" not in off["offsets"]["origin"]
     assert os.listdir(str(off_home)) == []
+    # root run with the HOME of another user (sudo keeping it) makes no
+    # directory of its own in that user's home, and reads nothing there
+    if os.geteuid() == 0:
+        other = tmp_path / "other-home"
+        other.mkdir()
+        os.chown(str(other), 65534, 65534)
+        theirs = run_json("info", target.pid, env={"PYHEAPSCOPE_CACHE_DIR": None, "HOME": str(other),
+                                                   "XDG_CACHE_HOME": None})
+        assert "cached" not in theirs["offsets"]["origin"]
+        assert os.listdir(str(other)) == []
     # a debug path of the user's own is read, never cached
     own = run_json("info", "--debuginfo-path", str(tmp_path), target.pid,
                    env={"PYHEAPSCOPE_CACHE_DIR": str(tmp_path / "own")})
