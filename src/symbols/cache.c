@@ -177,10 +177,12 @@ static int make_dir(const char *dir, int parents)
     struct stat st;
     if (lstat(dir, &st) == 0)
         return 0;              /* there: the caller checks that it is ours */
+    if (errno != ENOENT)
+        return -1;
     char parent[4096];
     snprintf(parent, sizeof parent, "%s", dir);
     char *slash = strrchr(parent, '/');
-    if (errno != ENOENT || !slash || slash == parent)
+    if (!slash || slash == parent)
         return -1;
     *slash = '\0';
     if (lstat(parent, &st) != 0 && !(parents > 0 && make_dir(parent, parents - 1) == 0 && lstat(parent, &st) == 0))
