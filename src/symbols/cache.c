@@ -60,7 +60,9 @@ static uint64_t checksum(const char *s, size_t n)
     return h;
 }
 
-/* Only our user may have written it: owned by us, writable by no one else. */
+/* Only our user may have written it: owned by us, writable by no one else.
+ * The directory may be a symlink (a cache moved to another disk): what
+ * it leads to is checked; an entry may not. */
 static int ours(const struct stat *st)
 {
     return st->st_uid == geteuid() && !(st->st_mode & (S_IWGRP | S_IWOTH));
@@ -79,7 +81,7 @@ static int entry_path(const char *dir, const char *build_id, char *path, size_t 
 static char *read_entry(const char *dir, const char *path, size_t *len)
 {
     struct stat st;
-    if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || !ours(&st))
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || !ours(&st))
         return NULL;
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
@@ -175,7 +177,7 @@ static const char *target_view(const char *path)
 static int make_dir(const char *dir, int parents)
 {
     struct stat st;
-    if (lstat(dir, &st) == 0)
+    if (stat(dir, &st) == 0)
         return 0;              /* there: the caller checks that it is ours */
     if (errno != ENOENT)
         return -1;
@@ -198,7 +200,7 @@ void offsets_cache_store(const char *dir, const char *tool, const char *build_id
     char path[4096], tmp[4200];
     struct stat st;
     if (!dir[0] || !tool[0] || !entry_path(dir, build_id, path, sizeof path) || strchr(debug_file, '\n') ||
-        make_dir(dir, 1) != 0 || lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || !ours(&st))
+        make_dir(dir, 1) != 0 || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || !ours(&st))
         return;
     char *body = NULL;
     size_t body_len = 0;

@@ -160,6 +160,14 @@ def test_cache_location_and_off_switch(binary, make_target, tmp_path):
                                                    "XDG_CACHE_HOME": None})
         assert "cached" not in theirs["offsets"]["origin"]
         assert os.listdir(str(other)) == []
+    # a cache directory moved elsewhere behind a symlink is used
+    moved = tmp_path / "moved"
+    moved.mkdir(mode=0o700)
+    link = tmp_path / "link"
+    os.symlink(str(moved), str(link))
+    run_json("info", target.pid, env={"PYHEAPSCOPE_CACHE_DIR": str(link)})
+    assert len(os.listdir(str(moved))) == 1
+    assert "cached" in run_json("info", target.pid, env={"PYHEAPSCOPE_CACHE_DIR": str(link)})["offsets"]["origin"]
     # a debug path of the user's own is read, never cached
     own = run_json("info", "--debuginfo-path", str(tmp_path), target.pid,
                    env={"PYHEAPSCOPE_CACHE_DIR": str(tmp_path / "own")})
