@@ -434,11 +434,11 @@ struct offsets_request {
 /* Pick the offsets for a target: DWARF (from the cache when it has the
  * build, and then cached when read), then _Py_DebugOffsets (3.13+, the
  * fields it lacks taken from the bundled table), then the bundled table;
- * or only the forced source (a forced DWARF is read, never cached). The result has passed offsets_validate.
- * notes receives why better sources were passed over and the result of
- * cross-checking DWARF against _Py_DebugOffsets. debug_file receives where
- * DWARF was found ("" if not used). Reads target memory for
- * _Py_DebugOffsets only. */
+ * or only the forced source (a forced DWARF is read, never cached). The
+ * result has passed offsets_validate. notes receives why better sources
+ * were passed over and the result of cross-checking DWARF against
+ * _Py_DebugOffsets. debug_file receives where DWARF was found ("" if not
+ * used). Reads target memory for _Py_DebugOffsets only. */
 enum phs_status offsets_choose(const struct offsets_request *rq, struct py_offsets *out,
                                char *debug_file, size_t debug_cap, char *notes, size_t notes_cap,
                                struct phs_error *err);

@@ -275,14 +275,10 @@ enum phs_status offsets_choose(const struct offsets_request *rq, struct py_offse
     int cache = rq->cache_dir && rq->cache_dir[0] && rq->build_id && rq->build_id[0];
     if (cache)
         offsets_cache_tool_id(tool, sizeof tool);
-    if (cache && offsets_cache_load(rq->cache_dir, tool, rq->build_id, hex_major(rq->version_hex), minor, out,
-                                    debug_file, debug_cap)) {
-        if (has_debug_offsets)
-            cross_check(rq, "DWARF", out, notes, notes_cap);
-        return PHS_OK;
-    }
-    if (from_dwarf(rq, out, debug_file, debug_cap, &why) == PHS_OK) {
-        if (cache)
+    int cached = cache && offsets_cache_load(rq->cache_dir, tool, rq->build_id, hex_major(rq->version_hex), minor,
+                                             out, debug_file, debug_cap);
+    if (cached || from_dwarf(rq, out, debug_file, debug_cap, &why) == PHS_OK) {
+        if (cache && !cached)
             offsets_cache_store(rq->cache_dir, tool, rq->build_id, out, debug_file);
         if (has_debug_offsets)
             cross_check(rq, "DWARF", out, notes, notes_cap);
