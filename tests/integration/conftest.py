@@ -230,6 +230,20 @@ def run_tool(*args, env=None, timeout=120):
                           timeout=timeout * (10 if WRAPPER else 1), env=full_env)
 
 
+def run_traced(syscalls, *args, tmp_path, env=None):
+    """Run pyheapscope under strace, tracing syscalls (e.g. "open,openat"):
+    the result, and the trace's text. Skips if strace is missing."""
+    if not shutil.which("strace"):
+        pytest.skip("strace is needed (.ci/run installs it)")
+    trace = tmp_path / "strace.out"
+    # LeakSanitizer cannot run under ptrace: the sanitizer build leaves it out here
+    full_env = dict(os.environ, ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0", **(env or {}))
+    r = subprocess.run(["strace", "-f", "-qq", "-e", "trace=" + syscalls, "-o", str(trace)] + WRAPPER +
+                       [BINARY] + [str(a) for a in args], capture_output=True, text=True,
+                       timeout=120 * (10 if WRAPPER else 1), env=full_env)
+    return r, trace.read_text()
+
+
 def run_json(*args, env=None):
     r = run_tool(*args, "--json", env=env)
     assert r.returncode == 0, "pyheapscope %s failed (%d): %s" % (" ".join(map(str, args)), r.returncode, r.stderr)

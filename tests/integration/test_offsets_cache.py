@@ -5,11 +5,10 @@ another user could have written is never trusted."""
 import json
 import os
 import shutil
-import subprocess
 
 import pytest
 
-from conftest import BINARY, WRAPPER, build_id, resolve_interpreter, run_json, run_tool
+from conftest import build_id, resolve_interpreter, run_json, run_tool, run_traced
 from test_info import check_against_facts, debian_debug_file
 
 
@@ -26,15 +25,9 @@ def info_with_cache(target, cache, *extra):
 
 def opened_files(tmp_path, args, env):
     """The files a run of pyheapscope opened (strace), and its result."""
-    if not shutil.which("strace"):
-        pytest.skip("strace is needed (.ci/run installs it)")
-    trace = tmp_path / "strace.out"
-    full_env = dict(os.environ, ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0", **env)
-    r = subprocess.run(["strace", "-f", "-qq", "-e", "trace=open,openat", "-o", str(trace)] + WRAPPER +
-                       [BINARY] + [str(a) for a in args], capture_output=True, text=True,
-                       timeout=120 * (10 if WRAPPER else 1), env=full_env)
+    r, trace = run_traced("open,openat", *args, tmp_path=tmp_path, env=env)
     assert r.returncode == 0, r.stderr
-    return trace.read_text(), r
+    return trace, r
 
 
 def table_lines(text):

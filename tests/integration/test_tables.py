@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import BINARY, REPO, WRAPPER, build_id, pyenv_interpreters, run_tool
+from conftest import REPO, build_id, pyenv_interpreters, run_tool, run_traced
 
 
 def data_lines(text):
@@ -38,14 +38,10 @@ def test_every_supported_minor_has_a_table():
 def generate_traced(lib, debuginfo_path, tmp_path):
     """`symbols generate` of lib: its output, and whether it read a debug
     file through a lean copy in memory (memfd_create, seen by strace)."""
-    trace = tmp_path / "strace.out"
-    # LeakSanitizer cannot run under ptrace: the sanitizer build leaves it out here
-    env = dict(os.environ, ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0")
-    r = subprocess.run(["strace", "-f", "-qq", "-e", "trace=memfd_create", "-o", str(trace)] + WRAPPER +
-                       [BINARY, "symbols", "generate", "--debuginfo-path", debuginfo_path, lib],
-                       capture_output=True, text=True, timeout=120 * (10 if WRAPPER else 1), env=env)
+    r, trace = run_traced("memfd_create", "symbols", "generate", "--debuginfo-path", debuginfo_path, lib,
+                          tmp_path=tmp_path)
     assert r.returncode == 0, r.stderr
-    return r.stdout, "pyheapscope-debuginfo" in trace.read_text()
+    return r.stdout, "pyheapscope-debuginfo" in trace
 
 
 @pytest.mark.parametrize("compress", ["zlib", "none"])
